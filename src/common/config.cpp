@@ -1,0 +1,166 @@
+#include "common/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <sstream>
+
+#include "common/files.hpp"
+
+namespace rbee {
+namespace {
+
+std::string where(const std::string& source_name, const toml::source_region& region) {
+  return source_name + ":" + std::to_string(region.begin.line);
+}
+
+Error config_error(const std::string& source_name, const toml::node& node, const std::string& what) {
+  return make_error(ErrorCode::kInvalidArgument, where(source_name, node.source()) + ": " + what);
+}
+
+// Reads one table's keys into typed fields; anything unknown is an error so that a typo
+// never silently falls back to a default.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string table_name, std::string source_name)
+      : table_(table), table_name_(std::move(table_name)), source_name_(std::move(source_name)) {}
+
+  Status read_string(const char* key, std::string& out) {
+    known_.push_back(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return ok_status();
+    if (!node->is_string()) return type_error(*node, key, "a string");
+    out = node->as_string()->get();
+    return ok_status();
+  }
+
+  Status read_int(const char* key, int& out) {
+    known_.push_back(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return ok_status();
+    if (!node->is_integer()) return type_error(*node, key, "an integer");
+    int64_t value = node->as_integer()->get();
+    if (value < INT32_MIN || value > INT32_MAX) return type_error(*node, key, "a 32-bit integer");
+    out = static_cast<int>(value);
+    return ok_status();
+  }
+
+  Status read_number(const char* key, double& out) {
+    known_.push_back(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return ok_status();
+    if (node->is_integer()) {
+      out = static_cast<double>(node->as_integer()->get());
+    } else if (node->is_floating_point()) {
+      out = node->as_floating_point()->get();
+    } else {
+      return type_error(*node, key, "a number");
+    }
+    return ok_status();
+  }
+
+  Status reject_unknown() const {
+    for (const auto& [key, node] : table_) {
+      bool known = false;
+      for (const char* name : known_) known = known || key.str() == name;
+      if (!known) {
+        return config_error(source_name_, node,
+                            "unknown setting '" + table_name_ + "." + std::string(key.str()) + "'");
+      }
+    }
+    return ok_status();
+  }
+
+ private:
+  Error type_error(const toml::node& node, const char* key, const char* expected) const {
+    return config_error(source_name_, node,
+                        "'" + table_name_ + "." + key + "' must be " + expected);
+  }
+
+  const toml::table& table_;
+  std::string table_name_;
+  std::string source_name_;
+  std::vector<const char*> known_;
+};
+
+}  // namespace
+
+std::string RbeeConfig::local_queen_url() const {
+  return "http://127.0.0.1:" + std::to_string(queen.port);
+}
+
+Status RbeeConfig::validate() const {
+  auto check_port = [](int port, const char* name) -> Status {
+    if (port < 1 || port > 65535) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        std::string(name) + " must be between 1 and 65535, got " + std::to_string(port));
+    }
+    return ok_status();
+  };
+  RBEE_RETURN_IF_ERROR(check_port(queen.port, "queen.port"));
+  RBEE_RETURN_IF_ERROR(check_port(hive.port, "hive.port"));
+  if (!(hive.heartbeat_s >= 0.05 && hive.heartbeat_s <= 3600)) {
+    return make_error(ErrorCode::kInvalidArgument, "hive.heartbeat_s must be between 0.05 and 3600");
+  }
+  if (!(queen.job_retention_s >= 0)) {
+    return make_error(ErrorCode::kInvalidArgument, "queen.job_retention_s must not be negative");
+  }
+  if (queen.max_finished_jobs < 1) {
+    return make_error(ErrorCode::kInvalidArgument, "queen.max_finished_jobs must be at least 1");
+  }
+  if (hive.hive_id.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "hive.hive_id must not be empty");
+  }
+  return ok_status();
+}
+
+Result<RbeeConfig> parse_config(const std::string& text, const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      where(source_name, e.source()) + ": " + std::string(e.description()));
+  }
+
+  RbeeConfig config;
+  for (const auto& [key, node] : root) {
+    if (key.str() != "queen" && key.str() != "hive") {
+      return config_error(source_name, node, "unknown section '" + std::string(key.str()) + "'");
+    }
+    if (!node.is_table()) {
+      return config_error(source_name, node, "'" + std::string(key.str()) + "' must be a table");
+    }
+  }
+  if (const toml::table* queen = root["queen"].as_table()) {
+    TableReader reader(*queen, "queen", source_name);
+    RBEE_RETURN_IF_ERROR(reader.read_string("host", config.queen.host));
+    RBEE_RETURN_IF_ERROR(reader.read_int("port", config.queen.port));
+    RBEE_RETURN_IF_ERROR(reader.read_number("job_retention_s", config.queen.job_retention_s));
+    RBEE_RETURN_IF_ERROR(reader.read_int("max_finished_jobs", config.queen.max_finished_jobs));
+    RBEE_RETURN_IF_ERROR(reader.reject_unknown());
+  }
+  if (const toml::table* hive = root["hive"].as_table()) {
+    TableReader reader(*hive, "hive", source_name);
+    RBEE_RETURN_IF_ERROR(reader.read_string("host", config.hive.host));
+    RBEE_RETURN_IF_ERROR(reader.read_int("port", config.hive.port));
+    RBEE_RETURN_IF_ERROR(reader.read_string("hive_id", config.hive.hive_id));
+    RBEE_RETURN_IF_ERROR(reader.read_number("heartbeat_s", config.hive.heartbeat_s));
+    RBEE_RETURN_IF_ERROR(reader.read_string("queen_url", config.hive.queen_url));
+    RBEE_RETURN_IF_ERROR(reader.reject_unknown());
+  }
+  if (auto status = config.validate(); !status) {
+    return make_error(ErrorCode::kInvalidArgument, source_name + ": " + status.error().message);
+  }
+  return config;
+}
+
+Result<RbeeConfig> load_config(const std::filesystem::path& path) {
+  auto text = read_file(path);
+  if (!text) {
+    if (text.error().code == ErrorCode::kNotFound) return RbeeConfig{};
+    return std::move(text).error();
+  }
+  return parse_config(*text, path.string());
+}
+
+}  // namespace rbee

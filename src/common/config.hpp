@@ -1,0 +1,51 @@
+#pragma once
+
+// rbee's settings. Precedence, lowest first: defaults (member initializers), config.toml,
+// RBEE_* environment, command-line flags. The programs read this once at start and pass
+// each module its slice as const&.
+
+#include <filesystem>
+#include <string>
+
+#include "common/result.hpp"
+
+namespace rbee {
+
+inline constexpr int kDefaultQueenPort = 7833;
+inline constexpr int kDefaultHivePort = 7835;
+
+struct QueenConfig {
+  std::string host = "127.0.0.1";  // loopback unless the user asks for more
+  int port = kDefaultQueenPort;
+  // Finished jobs are forgotten after this long, or sooner when more than max_finished_jobs.
+  double job_retention_s = 600;
+  int max_finished_jobs = 1000;
+};
+
+struct HiveConfig {
+  std::string host = "127.0.0.1";
+  int port = kDefaultHivePort;
+  std::string hive_id = "localhost";
+  double heartbeat_s = 2.0;
+  std::string queen_url;  // empty: the local queen at [queen] port
+};
+
+struct RbeeConfig {
+  QueenConfig queen;
+  HiveConfig hive;
+
+  // The queen URL a local client or hive uses when none is given.
+  std::string local_queen_url() const;
+
+  // kInvalidArgument naming the setting when a value is out of range.
+  Status validate() const;
+};
+
+// Parses config.toml text. A syntax error, an unknown key or a wrong type is
+// kInvalidArgument naming `source_name` and the line.
+Result<RbeeConfig> parse_config(const std::string& text, const std::string& source_name);
+
+// Loads `path`; a missing file means defaults.
+Result<RbeeConfig> load_config(const std::filesystem::path& path);
+
+}  // namespace rbee

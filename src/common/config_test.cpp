@@ -1,0 +1,85 @@
+#include "common/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/files.hpp"
+#include "common/test_dir.hpp"
+
+namespace rbee {
+namespace {
+
+TEST(ConfigTest, EmptyTextGivesDefaults) {
+  auto config = parse_config("", "config.toml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->queen.port, kDefaultQueenPort);
+  EXPECT_EQ(config->hive.port, kDefaultHivePort);
+  EXPECT_EQ(config->queen.host, "127.0.0.1");
+  EXPECT_DOUBLE_EQ(config->hive.heartbeat_s, 2.0);
+  EXPECT_EQ(config->local_queen_url(), "http://127.0.0.1:7833");
+}
+
+TEST(ConfigTest, ReadsPortsAndHeartbeat) {
+  auto config = parse_config("[queen]\nport = 9000\n[hive]\nport = 9001\nheartbeat_s = 0.5\n", "c");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->queen.port, 9000);
+  EXPECT_EQ(config->hive.port, 9001);
+  EXPECT_DOUBLE_EQ(config->hive.heartbeat_s, 0.5);
+  EXPECT_EQ(config->local_queen_url(), "http://127.0.0.1:9000");
+}
+
+TEST(ConfigTest, IntegerHeartbeatIsAccepted) {
+  auto config = parse_config("[hive]\nheartbeat_s = 3\n", "c");
+  ASSERT_TRUE(config);
+  EXPECT_DOUBLE_EQ(config->hive.heartbeat_s, 3.0);
+}
+
+TEST(ConfigTest, SyntaxErrorNamesTheLine) {
+  auto config = parse_config("[queen]\nport = 9000\nport = = 1\n", "my.toml");
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(config.error().message.find("my.toml:3"), std::string::npos) << config.error().message;
+}
+
+TEST(ConfigTest, WrongTypeNamesKeyAndLine) {
+  auto config = parse_config("\n[hive]\nport = \"eighty\"\n", "c.toml");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("c.toml:3"), std::string::npos) << config.error().message;
+  EXPECT_NE(config.error().message.find("hive.port"), std::string::npos);
+}
+
+TEST(ConfigTest, UnknownKeyIsAnError) {
+  auto config = parse_config("[queen]\nprot = 1\n", "c.toml");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("queen.prot"), std::string::npos) << config.error().message;
+  EXPECT_NE(config.error().message.find("c.toml:2"), std::string::npos);
+}
+
+TEST(ConfigTest, UnknownSectionIsAnError) {
+  auto config = parse_config("[quen]\nport = 1\n", "c.toml");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("quen"), std::string::npos);
+}
+
+TEST(ConfigTest, OutOfRangePortIsRejected) {
+  auto config = parse_config("[queen]\nport = 70000\n", "c.toml");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("queen.port"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingFileMeansDefaults) {
+  testing::TestDir dir;
+  auto config = load_config(dir.path() / "config.toml");
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->queen.port, kDefaultQueenPort);
+}
+
+TEST(ConfigTest, LoadsFileFromDisk) {
+  testing::TestDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.path() / "config.toml", "[hive]\nhive_id = \"attic\"\n"));
+  auto config = load_config(dir.path() / "config.toml");
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->hive.hive_id, "attic");
+}
+
+}  // namespace
+}  // namespace rbee

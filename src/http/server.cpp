@@ -1,0 +1,199 @@
+#include "http/server.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "common/logging.hpp"
+#include "common/random.hpp"
+#include "contracts/job_events.hpp"
+#include "http/error_mapping.hpp"
+
+namespace rbee::http {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+const char* reason_for(int status) {
+  switch (status) {
+    case 400: return "the request is malformed";
+    case 404: return "no such endpoint";
+    case 405: return "method not allowed";
+    case 413: return "the request body is too large";
+    case 414: return "the request URI is too long";
+    default: return "request failed";
+  }
+}
+
+Request to_request(const httplib::Request& req) {
+  Request out;
+  out.method = req.method;
+  out.path = req.path;
+  for (size_t i = 1; i < req.matches.size(); ++i) out.path_params.push_back(req.matches[i].str());
+  for (const auto& [name, value] : req.headers) out.headers.emplace_back(name, value);
+  out.body = req.body;
+  out.remote_addr = req.remote_addr;
+  return out;
+}
+
+class HttplibSink : public StreamSink {
+ public:
+  HttplibSink(httplib::DataSink& sink, const std::atomic<bool>& stopping)
+      : sink_(sink), stopping_(stopping) {}
+  bool write(std::string_view data) override {
+    if (!is_open()) return false;
+    return sink_.write(data.data(), data.size());
+  }
+  bool is_open() const override { return !stopping_.load() && sink_.is_writable(); }
+
+ private:
+  httplib::DataSink& sink_;
+  const std::atomic<bool>& stopping_;
+};
+
+}  // namespace
+
+std::string Request::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) return value;
+  }
+  return "";
+}
+
+Response json_response(int status, const contracts::Json& body) {
+  Response response;
+  response.status = status;
+  response.body = body.dump();
+  return response;
+}
+
+Response error_response(const Error& error) {
+  return json_response(http_status_for(error.code), contracts::error_body(error));
+}
+
+bool bearer_matches(std::string_view authorization, std::string_view token) {
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (token.empty() || authorization.size() < kPrefix.size() ||
+      !iequals(authorization.substr(0, kPrefix.size()), kPrefix)) {
+    return false;
+  }
+  return constant_time_equals(authorization.substr(kPrefix.size()), token);
+}
+
+struct Server::Impl {
+  ServerOptions options;
+  httplib::Server server;
+  std::atomic<bool> stopping{false};
+
+  void write_response(const Response& response, httplib::Response& res) {
+    res.status = response.status;
+    for (const auto& [name, value] : response.headers) res.set_header(name, value);
+    if (!response.stream) {
+      res.set_content(response.body, response.content_type.c_str());
+      return;
+    }
+    auto producer = response.stream;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider(
+        response.content_type, [this, producer](size_t /*offset*/, httplib::DataSink& sink) {
+          HttplibSink wrapped(sink, stopping);
+          producer(wrapped);
+          sink.done();
+          return true;
+        });
+  }
+
+  httplib::Server::Handler wrap(const std::string& method, Access access, Handler handler) {
+    return [this, method, access, handler = std::move(handler)](const httplib::Request& req,
+                                                                httplib::Response& res) {
+      if (access == Access::kClusterToken &&
+          !bearer_matches(req.get_header_value("Authorization"), options.cluster_token)) {
+        write_response(error_response(Error{ErrorCode::kUnauthenticated,
+                                            "missing or wrong cluster token (Authorization: Bearer ...)"}),
+                       res);
+        return;
+      }
+      try {
+        write_response(handler(to_request(req)), res);
+      } catch (const std::exception& e) {
+        // Last-resort net: handlers return errors, they should never throw.
+        logger("http")->error("{} {} {} threw: {}", options.name, method, req.path, e.what());
+        write_response(error_response(Error{ErrorCode::kInternal, "internal error"}), res);
+      }
+    };
+  }
+};
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  auto& server = impl_->server;
+  int n_threads = impl_->options.n_threads;
+  server.new_task_queue = [n_threads] { return new httplib::ThreadPool(static_cast<size_t>(n_threads)); };
+  server.set_payload_max_length(impl_->options.max_body_bytes);
+  server.set_keep_alive_timeout(2);
+  server.set_read_timeout(10, 0);
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    Error error{error_code_for_status(res.status), reason_for(res.status)};
+    res.set_content(contracts::error_body(error).dump(), "application/json");
+  });
+  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    logger("http")->debug("{} {} {} -> {}", impl_->options.name, req.method, req.path, res.status);
+  });
+}
+
+Server::~Server() { stop(); }
+
+void Server::route(const std::string& method, const std::string& pattern, Access access,
+                   Handler handler) {
+  auto wrapped = impl_->wrap(method, access, std::move(handler));
+  if (method == "GET") {
+    impl_->server.Get(pattern, wrapped);
+  } else if (method == "POST") {
+    impl_->server.Post(pattern, wrapped);
+  } else if (method == "DELETE") {
+    impl_->server.Delete(pattern, wrapped);
+  } else if (method == "PUT") {
+    impl_->server.Put(pattern, wrapped);
+  } else {
+    std::abort();  // a route table typo is a programmer error
+  }
+}
+
+Result<int> Server::bind(const std::string& host, int port) {
+  if (port == 0) {
+    int bound = impl_->server.bind_to_any_port(host);
+    if (bound <= 0) {
+      return make_error(ErrorCode::kUnavailable, "cannot bind " + host + " on any port");
+    }
+    return bound;
+  }
+  if (!impl_->server.bind_to_port(host, port)) {
+    return make_error(ErrorCode::kUnavailable,
+                      "cannot listen on " + host + ":" + std::to_string(port) +
+                          " (is another program using the port?)");
+  }
+  return port;
+}
+
+void Server::run() { impl_->server.listen_after_bind(); }
+
+void Server::stop() {
+  impl_->stopping = true;
+  impl_->server.stop();
+}
+
+bool Server::is_stopping() const { return impl_->stopping.load(); }
+
+}  // namespace rbee::http
