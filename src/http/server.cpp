@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <mutex>
 #include <cstring>
 
 #include "common/logging.hpp"
@@ -94,6 +95,13 @@ struct Server::Impl {
   ServerOptions options;
   httplib::Server server;
   std::atomic<bool> stopping{false};
+  mutable std::mutex token_mu;
+  std::string cluster_token;  // guarded by token_mu
+
+  bool authorized(const httplib::Request& req) const {
+    std::lock_guard lock(token_mu);
+    return bearer_matches(req.get_header_value("Authorization"), cluster_token);
+  }
 
   void write_response(const Response& response, httplib::Response& res) {
     res.status = response.status;
@@ -117,8 +125,7 @@ struct Server::Impl {
   httplib::Server::Handler wrap(const std::string& method, Access access, Handler handler) {
     return [this, method, access, handler = std::move(handler)](const httplib::Request& req,
                                                                 httplib::Response& res) {
-      if (access == Access::kClusterToken &&
-          !bearer_matches(req.get_header_value("Authorization"), options.cluster_token)) {
+      if (access == Access::kClusterToken && !authorized(req)) {
         write_response(error_response(Error{ErrorCode::kUnauthenticated,
                                             "missing or wrong cluster token (Authorization: Bearer ...)"}),
                        res);
@@ -137,6 +144,7 @@ struct Server::Impl {
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
+  impl_->cluster_token = impl_->options.cluster_token;
   auto& server = impl_->server;
   int n_threads = impl_->options.n_threads;
   server.new_task_queue = [n_threads] { return new httplib::ThreadPool(static_cast<size_t>(n_threads)); };
@@ -195,5 +203,10 @@ void Server::stop() {
 }
 
 bool Server::is_stopping() const { return impl_->stopping.load(); }
+
+void Server::set_cluster_token(std::string token) {
+  std::lock_guard lock(impl_->token_mu);
+  impl_->cluster_token = std::move(token);
+}
 
 }  // namespace rbee::http

@@ -83,6 +83,8 @@ class Server {
   // Stops serving: open streams see is_open() == false. Thread-safe, idempotent.
   void stop();
   bool is_stopping() const;
+  // Replaces the token kClusterToken routes accept (a hive learns it after it starts).
+  void set_cluster_token(std::string token);
 
  private:
   struct Impl;

@@ -1,0 +1,103 @@
+#include "hive/heartbeat_sender.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/cluster_token.hpp"
+#include "common/logging.hpp"
+#include "http/client.hpp"
+
+namespace rbee::hive {
+
+HeartbeatSender::HeartbeatSender(HeartbeatOptions options) : options_(std::move(options)) {}
+
+HeartbeatSender::~HeartbeatSender() { stop(); }
+
+void HeartbeatSender::start() {
+  thread_ = std::jthread([this](std::stop_token stop) { loop(stop); });
+}
+
+void HeartbeatSender::stop() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    wake_.notify_all();
+    thread_.join();
+  }
+}
+
+void HeartbeatSender::beat_now() {
+  {
+    std::lock_guard lock(mu_);
+    beat_now_ = true;
+  }
+  wake_.notify_all();
+}
+
+bool HeartbeatSender::connected() const {
+  std::lock_guard lock(mu_);
+  return connected_;
+}
+
+bool HeartbeatSender::ensure_token() {
+  std::string current;
+  {
+    std::lock_guard lock(mu_);
+    current = token_;
+  }
+  if (!current.empty()) return true;
+  auto token = read_cluster_token(options_.token_file);
+  if (!token) return false;
+  {
+    std::lock_guard lock(mu_);
+    token_ = *token;
+  }
+  if (options_.on_token) options_.on_token(*token);
+  return true;
+}
+
+bool HeartbeatSender::send_once() {
+  auto log = logger("hive");
+  if (!ensure_token()) {
+    log->debug("no cluster token at {} yet; waiting for the queen to create it",
+               options_.token_file.string());
+    return false;
+  }
+  std::string token;
+  {
+    std::lock_guard lock(mu_);
+    token = token_;
+  }
+  http::Client client({options_.queen_url, token, 2, 5});
+  auto response = client.post("/v1/hives/heartbeat", to_json(options_.build()).dump());
+  if (response && response->status == 401) {
+    // The queen may have a new token (its config folder was reset): read it again.
+    std::lock_guard lock(mu_);
+    token_.clear();
+  }
+  bool ok = response && response->status >= 200 && response->status < 300;
+  bool was_connected = connected();
+  if (ok != was_connected) {
+    if (ok) {
+      log->info("heartbeat reaches the queen at {}", options_.queen_url);
+    } else {
+      log->warn("heartbeat to {} failed: {}", options_.queen_url,
+                response ? http::error_from_response(*response).message : response.error().message);
+    }
+  }
+  std::lock_guard lock(mu_);
+  connected_ = ok;
+  return ok;
+}
+
+void HeartbeatSender::loop(std::stop_token stop) {
+  auto retry_pause = std::chrono::milliseconds(100);
+  while (!stop.stop_requested()) {
+    bool ok = send_once();
+    auto pause = ok ? options_.interval : retry_pause;
+    retry_pause = ok ? std::chrono::milliseconds(100) : std::min(retry_pause * 2, options_.interval);
+    std::unique_lock lock(mu_);
+    wake_.wait_for(lock, stop, pause, [this] { return beat_now_; });
+    beat_now_ = false;
+  }
+}
+
+}  // namespace rbee::hive

@@ -1,0 +1,111 @@
+#include "hive/hive_app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.hpp"
+#include "common/logging.hpp"
+#include "hive/devices.hpp"
+#include "hive/heartbeat_sender.hpp"
+#include "hive/hive_operations.hpp"
+#include "http/server.hpp"
+#include "jobs/job_registry.hpp"
+#include "jobs/job_routes.hpp"
+
+namespace rbee::hive {
+
+using contracts::Json;
+
+struct HiveApp::Impl {
+  HiveOptions options;
+  std::function<void()> on_shutdown_request;
+  http::Server server;
+  jobs::JobRegistry jobs;
+  std::unique_ptr<HeartbeatSender> heartbeat;
+  std::thread server_thread;
+  int port = 0;
+  int64_t started_ms = now_steady_ms();
+  bool stopped = false;
+
+  Impl(HiveOptions opts, std::function<void()> shutdown)
+      : options(std::move(opts)),
+        on_shutdown_request(std::move(shutdown)),
+        server(http::ServerOptions{"rbee-hive", 1024 * 1024, 64, ""}),
+        jobs(jobs::JobRegistryOptions{"rbee-hive"}) {}
+
+  std::string advertised_url() const {
+    // A wildcard bind is not an address the queen can dial. TODO(#7): advertise the
+    // interface that reaches the queen for remote hives.
+    std::string host = options.config.host == "0.0.0.0" ? "127.0.0.1" : options.config.host;
+    return "http://" + host + ":" + std::to_string(port);
+  }
+
+  contracts::HiveHeartbeat build_heartbeat() const {
+    contracts::HiveHeartbeat beat;
+    beat.hive_id = options.config.hive_id;
+    beat.url = advertised_url();
+    beat.version = RBEE_VERSION;
+    beat.heartbeat_interval_ms = static_cast<int64_t>(options.config.heartbeat_s * 1000);
+    beat.devices = detect_devices(options.nvidia_smi);
+    return beat;
+  }
+
+  void register_routes() {
+    server.route("GET", "/health", http::Access::kPublic, [this](const http::Request&) {
+      return http::json_response(200, Json{{"status", "ok"}, {"hive_id", options.config.hive_id}});
+    });
+    server.route("GET", "/v1/info", http::Access::kPublic, [this](const http::Request&) {
+      return http::json_response(
+          200, Json{{"name", "rbee-hive"},
+                    {"version", RBEE_VERSION},
+                    {"hive_id", options.config.hive_id},
+                    {"queen_url", options.queen_url},
+                    {"uptime_s", (now_steady_ms() - started_ms) / 1000},
+                    {"heartbeat_connected", heartbeat && heartbeat->connected()},
+                    {"jobs_running", jobs.n_running()}});
+    });
+    server.route("POST", "/v1/shutdown", http::Access::kClusterToken, [this](const http::Request&) {
+      logger("hive")->info("shutdown requested over HTTP");
+      on_shutdown_request();
+      return http::json_response(202, Json{{"status", "shutting_down"}});
+    });
+    HiveOperationContext context{options.config.hive_id, options.paths, options.queen_url,
+                                 [nvidia_smi = options.nvidia_smi] { return detect_devices(nvidia_smi); }};
+    jobs::register_job_routes(server, jobs, http::Access::kClusterToken,
+                              [context](const Json& body) { return plan_hive_job(context, body); });
+  }
+};
+
+HiveApp::HiveApp(HiveOptions options, std::function<void()> on_shutdown_request)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(on_shutdown_request))) {
+  impl_->register_routes();
+}
+
+HiveApp::~HiveApp() { stop(); }
+
+Result<int> HiveApp::start() {
+  RBEE_ASSIGN_OR_RETURN(impl_->port, impl_->server.bind(impl_->options.config.host, impl_->options.config.port));
+  impl_->server_thread = std::thread([this] { impl_->server.run(); });
+  HeartbeatOptions heartbeat{
+      impl_->options.queen_url, impl_->options.paths.token_file(),
+      std::chrono::milliseconds(static_cast<int64_t>(impl_->options.config.heartbeat_s * 1000)),
+      [this] { return impl_->build_heartbeat(); },
+      [this](const std::string& token) { impl_->server.set_cluster_token(token); }};
+  impl_->heartbeat = std::make_unique<HeartbeatSender>(std::move(heartbeat));
+  impl_->heartbeat->start();
+  logger("hive")->info("rbee-hive '{}' {} listening on {}, reporting to {}", impl_->options.config.hive_id,
+                       RBEE_VERSION, url(), impl_->options.queen_url);
+  return impl_->port;
+}
+
+void HiveApp::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  if (impl_->heartbeat) impl_->heartbeat->stop();
+  impl_->jobs.shutdown();
+  impl_->server.stop();
+  if (impl_->server_thread.joinable()) impl_->server_thread.join();
+}
+
+std::string HiveApp::url() const { return impl_->advertised_url(); }
+
+}  // namespace rbee::hive

@@ -1,0 +1,78 @@
+#include "lifecycle/process.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "common/files.hpp"
+#include "common/test_dir.hpp"
+
+namespace rbee::lifecycle {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ProcessTest, SpawnsWithArgvAndLogsOutput) {
+  testing::TestDir dir;
+  auto log = dir.path() / "out.log";
+  // The argument is one argv entry, not shell text: the quotes and $ stay as they are.
+  auto pid = spawn_process({{"/bin/echo", "hello $HOME 'x'"}, log, true});
+  ASSERT_TRUE(pid) << pid.error().message;
+  ASSERT_TRUE(poll_until([&] { return !process_alive(*pid); }, 10s));
+  EXPECT_EQ(*read_file(log), "hello $HOME 'x'\n");
+}
+
+TEST(ProcessTest, MissingProgramIsNotFound) {
+  auto pid = spawn_process({{"/nonexistent/program"}, "", true});
+  ASSERT_FALSE(pid);
+  EXPECT_EQ(pid.error().code, ErrorCode::kNotFound);
+}
+
+TEST(ProcessTest, StopProcessEndsASleeper) {
+  auto pid = spawn_process({{"/bin/sleep", "60"}, "", true});
+  ASSERT_TRUE(pid);
+  EXPECT_TRUE(process_alive(*pid));
+  EXPECT_EQ(std::filesystem::path(process_program(*pid)).filename(), "sleep");
+  ASSERT_TRUE(stop_process(*pid, 2s));
+  EXPECT_FALSE(process_alive(*pid));
+}
+
+TEST(ProcessTest, StopProcessKillsWhatIgnoresSigterm) {
+  auto pid = spawn_process({{"/bin/sh", "-c", "trap '' TERM; while true; do sleep 0.05; done"}, "", true});
+  ASSERT_TRUE(pid);
+  ASSERT_TRUE(poll_until([&] { return process_program(*pid) == "/bin/sh"; }, 5s));
+  ASSERT_TRUE(stop_process(*pid, 200ms));
+  EXPECT_FALSE(process_alive(*pid));
+}
+
+TEST(ProcessTest, PidFilesRoundTripAndStaleOnesAreRemoved) {
+  testing::TestDir dir;
+  auto path = dir.path() / "x.pid";
+  ASSERT_TRUE(write_pid_file(path, ::getpid()));
+  EXPECT_EQ(*read_pid_file(path), ::getpid());
+  // Alive but a different program: not ours, and the file is stale.
+  EXPECT_EQ(live_pid_from_file(path, "queen-rbee"), 0);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  ASSERT_TRUE(write_file_atomic(path, "garbage"));
+  EXPECT_EQ(read_pid_file(path).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(ProcessTest, RunAndCaptureReturnsStdout) {
+  auto output = run_and_capture({"printf", "%s,%s", "a b", "c"}, 5s);
+  ASSERT_TRUE(output) << output.error().message;
+  EXPECT_EQ(*output, "a b,c");
+}
+
+TEST(ProcessTest, RunAndCaptureReportsFailures) {
+  EXPECT_EQ(run_and_capture({"rbee-no-such-program"}, 5s).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(run_and_capture({"false"}, 5s).error().code, ErrorCode::kInternal);
+  EXPECT_EQ(run_and_capture({"sleep", "10"}, 100ms).error().code, ErrorCode::kDeadlineExceeded);
+}
+
+TEST(ProcessTest, PollUntilTimesOut) {
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(poll_until([] { return false; }, 100ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 100ms);
+}
+
+}  // namespace
+}  // namespace rbee::lifecycle

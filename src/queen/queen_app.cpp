@@ -1,0 +1,137 @@
+#include "queen/queen_app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "common/clock.hpp"
+#include "common/cluster_token.hpp"
+#include "common/logging.hpp"
+#include "contracts/operations.hpp"
+#include "http/server.hpp"
+#include "jobs/job_registry.hpp"
+#include "jobs/job_routes.hpp"
+#include "queen/hive_forwarder.hpp"
+#include "queen/hive_registry.hpp"
+
+namespace rbee::queen {
+
+using contracts::Json;
+
+struct QueenApp::Impl {
+  QueenOptions options;
+  std::function<void()> on_shutdown_request;
+  http::Server server;
+  jobs::JobRegistry jobs;
+  HiveRegistry hives;
+  std::string cluster_token;
+  std::thread server_thread;
+  int64_t started_steady_ms = now_steady_ms();
+  bool stopped = false;
+
+  Impl(QueenOptions opts, std::function<void()> shutdown)
+      : options(std::move(opts)),
+        on_shutdown_request(std::move(shutdown)),
+        server(http::ServerOptions{"queen-rbee", 1024 * 1024, 64, ""}),
+        jobs(jobs::JobRegistryOptions{"queen-rbee", options.config.job_retention_s,
+                                      static_cast<size_t>(options.config.max_finished_jobs)}) {}
+
+  int64_t uptime_s() const { return (now_steady_ms() - started_steady_ms) / 1000; }
+
+  Json hives_json() const {
+    Json list = Json::array();
+    for (const auto& entry : hives.list()) list.push_back(to_json(entry));
+    return list;
+  }
+
+  Json status_json() const {
+    // Workers arrive with the inference issue; until then the list is honestly empty.
+    return Json{{"version", RBEE_VERSION}, {"uptime_s", uptime_s()}, {"hives", hives_json()},
+                {"workers", Json::array()}};
+  }
+
+  Result<jobs::PlannedJob> plan(const Json& body) {
+    RBEE_ASSIGN_OR_RETURN(contracts::Operation operation, contracts::parse_operation(body));
+    std::string name = contracts::operation_name(operation);
+    if (!contracts::target_hive(operation).empty()) {
+      return jobs::PlannedJob{name, [this, operation](jobs::JobContext& job) {
+                                return forward_to_hive(hives, cluster_token, operation, job);
+                              }};
+    }
+    if (std::holds_alternative<contracts::StatusOperation>(operation)) {
+      return jobs::PlannedJob{name, [this](jobs::JobContext& job) -> Status {
+                                job.result(status_json());
+                                return ok_status();
+                              }};
+    }
+    if (std::holds_alternative<contracts::HiveListOperation>(operation)) {
+      return jobs::PlannedJob{name, [this](jobs::JobContext& job) -> Status {
+                                job.result(Json{{"hives", hives_json()}});
+                                return ok_status();
+                              }};
+    }
+    const auto& get = std::get<contracts::HiveGetOperation>(operation);
+    return jobs::PlannedJob{name, [this, alias = get.alias](jobs::JobContext& job) -> Status {
+                              auto entry = hives.get(alias);
+                              if (!entry) return Error{ErrorCode::kNotFound, "unknown hive '" + alias + "'"};
+                              job.result(Json{{"hive", to_json(*entry)}});
+                              return ok_status();
+                            }};
+  }
+
+  void register_routes() {
+    server.route("GET", "/health", http::Access::kPublic,
+                 [](const http::Request&) { return http::json_response(200, Json{{"status", "ok"}}); });
+    server.route("GET", "/v1/info", http::Access::kPublic, [this](const http::Request&) {
+      return http::json_response(200, Json{{"name", "queen-rbee"},
+                                           {"version", RBEE_VERSION},
+                                           {"uptime_s", uptime_s()},
+                                           {"pid", static_cast<int64_t>(::getpid())},
+                                           {"n_hives", hives.list().size()},
+                                           {"jobs_running", jobs.n_running()}});
+    });
+    server.route("POST", "/v1/hives/heartbeat", http::Access::kClusterToken, [this](const http::Request& req) {
+      auto body = contracts::parse_json_text(req.body);
+      if (!body) return http::error_response(body.error());
+      auto beat = contracts::parse_hive_heartbeat(*body);
+      if (!beat) return http::error_response(beat.error());
+      if (hives.record(*beat)) {
+        logger("queen")->info("hive '{}' registered from {}", beat->hive_id, beat->url);
+      }
+      return http::json_response(200, Json{{"status", "ok"}});
+    });
+    server.route("POST", "/v1/shutdown", http::Access::kClusterToken, [this](const http::Request&) {
+      logger("queen")->info("shutdown requested over HTTP");
+      on_shutdown_request();
+      return http::json_response(202, Json{{"status", "shutting_down"}});
+    });
+    jobs::register_job_routes(server, jobs, http::Access::kPublic,
+                              [this](const Json& body) { return plan(body); });
+  }
+};
+
+QueenApp::QueenApp(QueenOptions options, std::function<void()> on_shutdown_request)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(on_shutdown_request))) {
+  impl_->register_routes();
+}
+
+QueenApp::~QueenApp() { stop(); }
+
+Result<int> QueenApp::start() {
+  RBEE_ASSIGN_OR_RETURN(impl_->cluster_token, load_or_create_cluster_token(impl_->options.paths.token_file()));
+  impl_->server.set_cluster_token(impl_->cluster_token);
+  RBEE_ASSIGN_OR_RETURN(int port, impl_->server.bind(impl_->options.config.host, impl_->options.config.port));
+  impl_->server_thread = std::thread([this] { impl_->server.run(); });
+  logger("queen")->info("queen-rbee {} listening on http://{}:{}", RBEE_VERSION, impl_->options.config.host, port);
+  return port;
+}
+
+void QueenApp::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->jobs.shutdown();
+  impl_->server.stop();
+  if (impl_->server_thread.joinable()) impl_->server_thread.join();
+}
+
+}  // namespace rbee::queen

@@ -1,0 +1,43 @@
+#pragma once
+
+// queen-rbee: the orchestrator.
+//   GET  /health                 public
+//   GET  /v1/info                public
+//   *    /v1/jobs...             the job API (client-facing)
+//   POST /v1/hives/heartbeat     cluster token
+//   POST /v1/shutdown            cluster token
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/config.hpp"
+#include "common/paths.hpp"
+#include "common/result.hpp"
+
+namespace rbee::queen {
+
+struct QueenOptions {
+  QueenConfig config;
+  Paths paths;
+};
+
+class QueenApp {
+ public:
+  QueenApp(QueenOptions options, std::function<void()> on_shutdown_request);
+  ~QueenApp();
+  QueenApp(const QueenApp&) = delete;
+  QueenApp& operator=(const QueenApp&) = delete;
+
+  // Loads or creates the cluster token, binds and serves in a background thread. Returns the
+  // bound port; kUnavailable when the port is taken.
+  Result<int> start();
+  // Cancels running jobs and stops serving. Idempotent.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rbee::queen
