@@ -55,8 +55,10 @@ Status run_hive_check(const HiveOperationContext& context, const contracts::Hive
                 check_queen_reachable(context.queen_url)};
     double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     double per_s = elapsed_s > 0 ? static_cast<double>(round) / elapsed_s : 0;
-    job.progress({"check", "", false, round, n_rounds, per_s,
-                  per_s > 0 ? static_cast<double>(n_rounds - round) / per_s : -1});
+    if (n_rounds > 1) {
+      job.progress({"check", "", false, round, n_rounds, per_s,
+                    per_s > 0 ? static_cast<double>(n_rounds - round) / per_s : -1});
+    }
     if (round < n_rounds && !job.wait_for(std::chrono::seconds(1))) {
       job.narrate("hive_check_cancelled", "Check cancelled after " + std::to_string(round) + " round(s)");
       return jobs::JobContext::cancelled_error();
@@ -66,10 +68,12 @@ Status run_hive_check(const HiveOperationContext& context, const contracts::Hive
   const CheckOutcome* first_failure = nullptr;
   for (const auto& outcome : outcomes) {
     checks.push_back(to_json(outcome));
-    job.narrate("hive_check_" + outcome.name, (outcome.ok ? "ok     " : "FAILED ") + outcome.name + ": " + outcome.detail,
-                outcome.ok ? "info" : "error");
-    if (!outcome.ok && !first_failure) first_failure = &outcome;
+    if (!outcome.ok) {
+      job.narrate("hive_check_failed", outcome.name + " failed: " + outcome.detail, "error");
+      if (!first_failure) first_failure = &outcome;
+    }
   }
+  if (!first_failure) job.narrate("hive_check_done", "Hive '" + context.hive_id + "' is healthy");
   Json device_list = Json::array();
   for (const auto& device : devices) device_list.push_back(contracts::to_json(device));
   job.result(Json{{"hive_id", context.hive_id},
@@ -81,7 +85,6 @@ Status run_hive_check(const HiveOperationContext& context, const contracts::Hive
     return Error{ErrorCode::kFailedPrecondition,
                  "hive check failed: " + first_failure->name + ": " + first_failure->detail};
   }
-  job.narrate("hive_check_done", "Hive '" + context.hive_id + "' is healthy");
   return ok_status();
 }
 

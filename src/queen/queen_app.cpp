@@ -90,6 +90,9 @@ struct QueenApp::Impl {
                                            {"n_hives", hives.list().size()},
                                            {"jobs_running", jobs.n_running()}});
     });
+    server.route("GET", "/v1/hives", http::Access::kPublic, [this](const http::Request&) {
+      return http::json_response(200, Json{{"hives", hives_json()}});
+    });
     server.route("POST", "/v1/hives/heartbeat", http::Access::kClusterToken, [this](const http::Request& req) {
       auto body = contracts::parse_json_text(req.body);
       if (!body) return http::error_response(body.error());

@@ -3,6 +3,7 @@
 // queen-rbee: the orchestrator.
 //   GET  /health                 public
 //   GET  /v1/info                public
+//   GET  /v1/hives               public: the hive registry
 //   *    /v1/jobs...             the job API (client-facing)
 //   POST /v1/hives/heartbeat     cluster token
 //   POST /v1/shutdown            cluster token

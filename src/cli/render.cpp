@@ -1,0 +1,186 @@
+#include "cli/render.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace rbee::cli {
+namespace {
+
+using contracts::Json;
+
+std::string string_field(const Json& data, const char* key) {
+  auto it = data.find(key);
+  return it != data.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int64_t int_field(const Json& data, const char* key) {
+  auto it = data.find(key);
+  return it != data.end() && it->is_number() ? it->get<int64_t>() : 0;
+}
+
+std::string format_device(const Json& device) {
+  std::string kind = string_field(device, "kind");
+  std::string line = fmt::format("{:<8} {}", string_field(device, "id"), string_field(device, "name"));
+  if (kind == "cpu") {
+    line += fmt::format(" ({} cores, RAM {} free of {})", int_field(device, "cores"),
+                        format_bytes(static_cast<double>(int_field(device, "ram_free_bytes"))),
+                        format_bytes(static_cast<double>(int_field(device, "ram_total_bytes"))));
+  } else {
+    line += fmt::format(" (VRAM {} free of {})",
+                        format_bytes(static_cast<double>(int_field(device, "vram_free_bytes"))),
+                        format_bytes(static_cast<double>(int_field(device, "vram_total_bytes"))));
+  }
+  return line;
+}
+
+std::string format_hive(const Json& hive) {
+  std::string out = fmt::format("  {:<16} {:<12} {}  (last heartbeat {} ago)\n", string_field(hive, "hive_id"),
+                                string_field(hive, "state"), string_field(hive, "url"),
+                                format_duration(static_cast<double>(int_field(hive, "last_seen_ago_ms")) / 1000));
+  if (auto devices = hive.find("devices"); devices != hive.end() && devices->is_array()) {
+    for (const auto& device : *devices) out += "      " + format_device(device) + "\n";
+  }
+  return out;
+}
+
+std::string format_hives(const Json& hives) {
+  if (!hives.is_array() || hives.empty()) return "  (none yet: start one with `rbee hive start`)\n";
+  std::string out;
+  for (const auto& hive : hives) out += format_hive(hive);
+  return out;
+}
+
+}  // namespace
+
+std::string format_bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (std::fabs(bytes) >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{:.0f} {}", bytes, kUnits[unit]) : fmt::format("{:.1f} {}", bytes, kUnits[unit]);
+}
+
+std::string format_duration(double seconds) {
+  if (seconds < 0) return "?";
+  if (seconds < 10) return fmt::format("{:.1f} s", seconds);
+  auto total = static_cast<int64_t>(std::llround(seconds));
+  if (total < 60) return fmt::format("{} s", total);
+  if (total < 3600) return fmt::format("{} min {} s", total / 60, total % 60);
+  return fmt::format("{} h {} min", total / 3600, (total % 3600) / 60);
+}
+
+std::string format_progress_line(const contracts::Progress& progress, int bar_width) {
+  std::string line = progress.phase;
+  if (!progress.file.empty()) line += " " + progress.file;
+  auto amount = [&](double value) {
+    return progress.in_bytes ? format_bytes(value) : fmt::format("{:.0f}", value);
+  };
+  if (progress.total > 0) {
+    double fraction = std::clamp(static_cast<double>(progress.done) / static_cast<double>(progress.total), 0.0, 1.0);
+    if (bar_width > 0) {
+      int filled = static_cast<int>(fraction * bar_width);
+      line += "  [" + std::string(static_cast<size_t>(filled), '#') +
+              std::string(static_cast<size_t>(bar_width - filled), '.') + "]";
+    }
+    line += fmt::format("  {:.0f}%  {}/{}", fraction * 100, amount(static_cast<double>(progress.done)),
+                        amount(static_cast<double>(progress.total)));
+  } else {
+    line += "  " + amount(static_cast<double>(progress.done));
+  }
+  if (progress.per_s > 0) line += "  " + amount(progress.per_s) + "/s";
+  if (progress.eta_s >= 0 && progress.total > 0 && progress.done < progress.total) {
+    line += "  ETA " + format_duration(progress.eta_s);
+  }
+  return line;
+}
+
+std::string format_result(const std::string& operation, const Json& result) {
+  if (operation == "status") {
+    std::string out = fmt::format("queen-rbee {}, up {}\n", string_field(result, "version"),
+                                  format_duration(static_cast<double>(int_field(result, "uptime_s"))));
+    out += "hives:\n" + format_hives(result.value("hives", Json::array()));
+    const Json& workers = result.value("workers", Json::array());
+    out += "workers:\n";
+    if (workers.empty()) out += "  (none running)\n";
+    for (const auto& worker : workers) out += "  " + worker.dump() + "\n";
+    return out;
+  }
+  if (operation == "hive_list") return "hives:\n" + format_hives(result.value("hives", Json::array()));
+  if (operation == "hive_get" && result.contains("hive")) return format_hive(result["hive"]);
+  if (operation == "hive_check") {
+    std::string out;
+    for (const auto& check : result.value("checks", Json::array())) {
+      out += fmt::format("  {:<4} {:<22} {}\n", check.value("ok", false) ? "ok" : "FAIL",
+                         string_field(check, "name"), string_field(check, "detail"));
+    }
+    return out;
+  }
+  return result.dump(2) + "\n";
+}
+
+JobRenderer::JobRenderer(RenderOptions options, std::string operation)
+    : options_(options), operation_(std::move(operation)) {}
+
+void JobRenderer::clear_progress_line() {
+  if (!progress_line_open_) return;
+  std::fputs("\r\033[2K", story());
+  progress_line_open_ = false;
+}
+
+void JobRenderer::narration(const Json& data) {
+  clear_progress_line();
+  std::string level = string_field(data, "level");
+  std::string hive = string_field(data, "hive_id");
+  std::string prefix = hive.empty() ? string_field(data, "actor") : string_field(data, "actor") + "@" + hive;
+  FILE* out = (level == "error" || level == "warn") && !options_.json ? stderr : story();
+  std::fprintf(out, "[%s] %s\n", prefix.c_str(), string_field(data, "human").c_str());
+  std::fflush(out);
+}
+
+void JobRenderer::progress(const Json& data) {
+  auto progress = contracts::parse_progress(data);
+  if (!progress) return;
+  if (options_.interactive) {
+    std::fprintf(story(), "\r\033[2K%s", format_progress_line(*progress, 30).c_str());
+    progress_line_open_ = true;
+  } else {
+    std::fprintf(story(), "%s\n", format_progress_line(*progress, 0).c_str());
+  }
+  std::fflush(story());
+}
+
+void JobRenderer::token(const Json& data) {
+  clear_progress_line();
+  std::fputs(string_field(data, "text").c_str(), stdout);
+  std::fflush(stdout);
+}
+
+void JobRenderer::result(const Json& data) {
+  clear_progress_line();
+  if (options_.json) {
+    std::fprintf(stdout, "%s\n", data.dump().c_str());
+  } else {
+    std::fputs(format_result(operation_, data).c_str(), stdout);
+  }
+  std::fflush(stdout);
+}
+
+int JobRenderer::done(const contracts::Done& done) {
+  clear_progress_line();
+  switch (done.status) {
+    case contracts::JobState::kCompleted:
+      return 0;
+    case contracts::JobState::kCancelled:
+      std::fprintf(stderr, "rbee: %s was cancelled\n", operation_.c_str());
+      return 130;
+    default:
+      std::fprintf(stderr, "rbee: %s failed: %s\n", operation_.c_str(),
+                   done.error ? done.error->message.c_str() : "unknown error");
+      return 1;
+  }
+}
+
+}  // namespace rbee::cli
