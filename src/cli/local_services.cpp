@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "common/clock.hpp"
 #include "common/cluster_token.hpp"
 #include "common/files.hpp"
 #include "http/client.hpp"
@@ -100,22 +101,30 @@ Status LocalServices::ensure_running() {
     started = "queen-rbee on " + queen_url();
   }
   const std::string& hive_id = config_.hive.hive_id;
-  auto hive_online = [&] {
+  // Online in the queen's registry with a beat sent after `since_ms` (an entry left by a
+  // hive that just died still reads online for up to three intervals).
+  auto hive_beat_since = [&](int64_t since_ms) {
     auto hives = http::Client({queen_url(), "", 1, 2}).get_json("/v1/hives");
     if (!hives) return false;
     for (const auto& hive : (*hives)["hives"]) {
-      if (hive.value("hive_id", "") == hive_id && hive.value("state", "") == "online") return true;
+      if (hive.value("hive_id", "") == hive_id && hive.value("state", "") == "online" &&
+          hive.value("last_seen_ms", int64_t{0}) >= since_ms) {
+        return true;
+      }
     }
     return false;
   };
   if (!hive_healthy()) {
+    int64_t spawned_ms = now_unix_ms();
     RBEE_ASSIGN_OR_RETURN(pid_t pid, spawn(kHiveProgram, {"--queen-url", queen_url()}));
-    RBEE_RETURN_IF_ERROR(wait_until(kHiveProgram, pid, hive_online, "known to the queen"));
+    RBEE_RETURN_IF_ERROR(wait_until(
+        kHiveProgram, pid, [&] { return hive_healthy() && hive_beat_since(spawned_ms); }, "known to the queen"));
     started += (started.empty() ? "" : " and ") + std::string("rbee-hive '") + hive_id + "' on " + hive_url();
-  } else if (!hive_online()) {
+  } else if (!hive_beat_since(0)) {
     // A running hive that the queen does not list yet (the queen just restarted): its next
     // beat, within one interval, fixes that.
-    lifecycle::poll_until(hive_online, 3 * std::chrono::milliseconds(static_cast<int64_t>(config_.hive.heartbeat_s * 1000)));
+    lifecycle::poll_until([&] { return hive_beat_since(0); },
+                          3 * std::chrono::milliseconds(static_cast<int64_t>(config_.hive.heartbeat_s * 1000)));
   }
   if (!started.empty()) {
     std::fprintf(stderr, "rbee: started %s (logs in %s)\n", started.c_str(), paths_.log_dir().c_str());
