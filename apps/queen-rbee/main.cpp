@@ -1,7 +1,6 @@
 // queen-rbee: the orchestrator. Settings: config.toml [queen], then RBEE_QUEEN_* , then flags.
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "common/logging.hpp"
@@ -20,8 +19,12 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   CLI::App app{"queen-rbee: schedules LLM inference across the hives of your network"};
   app.set_version_flag("--version", std::string("queen-rbee ") + RBEE_VERSION);
-  app.add_option("--host", config.host, "address to listen on")->envname("RBEE_QUEEN_HOST")->capture_default_str();
-  app.add_option("--port", config.port, "port to listen on")->envname("RBEE_QUEEN_PORT")->capture_default_str();
+  app.add_option("--host", config.host, "address to listen on")
+      ->envname("RBEE_QUEEN_HOST")
+      ->capture_default_str();
+  app.add_option("--port", config.port, "port to listen on")
+      ->envname("RBEE_QUEEN_PORT")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->envname("RBEE_LOG");
   CLI11_PARSE(app, argc, argv);
   rbee::set_log_level(log_level);

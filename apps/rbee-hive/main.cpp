@@ -2,7 +2,6 @@
 // Settings: config.toml [hive], then RBEE_HIVE_*, then flags.
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "common/logging.hpp"
@@ -21,10 +20,17 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   CLI::App app{"rbee-hive: runs models and workers on this machine for the queen"};
   app.set_version_flag("--version", std::string("rbee-hive ") + RBEE_VERSION);
-  app.add_option("--host", config.host, "address to listen on")->envname("RBEE_HIVE_HOST")->capture_default_str();
-  app.add_option("--port", config.port, "port to listen on")->envname("RBEE_HIVE_PORT")->capture_default_str();
-  app.add_option("--hive-id", config.hive_id, "this hive's name")->envname("RBEE_HIVE_ID")->capture_default_str();
-  app.add_option("--queen-url", config.queen_url, "where the queen listens")->envname("RBEE_QUEEN_URL");
+  app.add_option("--host", config.host, "address to listen on")
+      ->envname("RBEE_HIVE_HOST")
+      ->capture_default_str();
+  app.add_option("--port", config.port, "port to listen on")
+      ->envname("RBEE_HIVE_PORT")
+      ->capture_default_str();
+  app.add_option("--hive-id", config.hive_id, "this hive's name")
+      ->envname("RBEE_HIVE_ID")
+      ->capture_default_str();
+  app.add_option("--queen-url", config.queen_url, "where the queen listens")
+      ->envname("RBEE_QUEEN_URL");
   app.add_option("--heartbeat-s", config.heartbeat_s, "seconds between heartbeats")
       ->envname("RBEE_HIVE_HEARTBEAT_S")
       ->capture_default_str();
@@ -37,7 +43,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rbee-hive: %s\n", valid.error().message.c_str());
     return 2;
   }
-  std::string queen_url = config.queen_url.empty() ? setup->config.local_queen_url() : config.queen_url;
+  std::string queen_url =
+      config.queen_url.empty() ? setup->config.local_queen_url() : config.queen_url;
 
   rbee::hive::HiveApp hive({config, setup->paths, queen_url}, [&shutdown] { shutdown.request(); });
   auto port = hive.start();

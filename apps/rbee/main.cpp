@@ -2,4 +2,6 @@
 
 #include "cli/cli_app.hpp"
 
-int main(int argc, char** argv) { return rbee::cli::run_cli(argc, argv); }
+int main(int argc, char** argv) {
+  return rbee::cli::run_cli(argc, argv);
+}

@@ -1,8 +1,8 @@
 #include "cli/cli_app.hpp"
 
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 
@@ -36,7 +36,9 @@ int fail(const std::string& message, int code = 1) {
 class Cli {
  public:
   Cli(Paths paths, RbeeConfig config, GlobalOptions options)
-      : options_(std::move(options)), services_(paths, config, own_folder()), config_(std::move(config)) {}
+      : options_(std::move(options)),
+        services_(paths, config, own_folder()),
+        config_(std::move(config)) {}
 
   // A command that talks to the queen: the local one is started when it is not running.
   int job(const Json& operation) {
@@ -48,7 +50,8 @@ class Cli {
   }
 
   int queen_start() {
-    if (!options_.queen_url.empty()) return fail("`queen start` manages the local queen; drop --queen-url", 2);
+    if (!options_.queen_url.empty())
+      return fail("`queen start` manages the local queen; drop --queen-url", 2);
     if (auto started = services_.ensure_running(); !started) return fail(started.error().message);
     return queen_status();
   }
@@ -70,7 +73,8 @@ class Cli {
     } else {
       std::printf("queen-rbee %s is running at %s (pid %lld, up %llds, %lld hive(s))\n",
                   info->value("version", "?").c_str(), queen_url().c_str(),
-                  static_cast<long long>(info->value("pid", 0)), static_cast<long long>(info->value("uptime_s", 0)),
+                  static_cast<long long>(info->value("pid", 0)),
+                  static_cast<long long>(info->value("uptime_s", 0)),
                   static_cast<long long>(info->value("n_hives", 0)));
     }
     return 0;
@@ -80,7 +84,8 @@ class Cli {
     auto stopped = services_.stop(program);
     if (!stopped) return fail(stopped.error().message);
     if (options_.json) {
-      std::printf("%s\n", Json{{"program", program.name}, {"was_running", *stopped}}.dump().c_str());
+      std::printf("%s\n",
+                  Json{{"program", program.name}, {"was_running", *stopped}}.dump().c_str());
     } else {
       std::printf(*stopped ? "%s stopped\n" : "%s was not running\n", program.name);
     }
@@ -105,7 +110,9 @@ class Cli {
   }
 
  private:
-  std::string queen_url() const { return options_.queen_url.empty() ? services_.queen_url() : options_.queen_url; }
+  std::string queen_url() const {
+    return options_.queen_url.empty() ? services_.queen_url() : options_.queen_url;
+  }
 
   int remote_hive_not_yet(const std::string& alias) {
     return fail("hive '" + alias + "' is not this machine's hive ('" + config_.hive.hive_id +
@@ -184,7 +191,8 @@ int run_cli(int argc, char** argv) {
   if (hive_status->parsed()) return cli.job(Json{{"operation", "hive_get"}, {"alias", hive_alias}});
   if (hive_list->parsed()) return cli.job(Json{{"operation", "hive_list"}});
   if (hive_check->parsed()) {
-    return cli.job(Json{{"operation", "hive_check"}, {"hive_id", hive_alias}, {"duration_s", check_duration_s}});
+    return cli.job(Json{
+        {"operation", "hive_check"}, {"hive_id", hive_alias}, {"duration_s", check_duration_s}});
   }
   return fail("unknown command", 2);
 }

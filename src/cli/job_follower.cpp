@@ -43,7 +43,8 @@ class CancelOnInterrupt {
       if (::read(g_wake_pipe[0], &byte, 1) != 1 || byte == 0) return;  // 0 = stop watching
       std::fprintf(stderr, "\nrbee: cancelling %s (Ctrl-C again to quit now)\n", job_id.c_str());
       auto response = queen.del("/v1/jobs/" + job_id);
-      if (!response) std::fprintf(stderr, "rbee: could not cancel: %s\n", response.error().message.c_str());
+      if (!response)
+        std::fprintf(stderr, "rbee: could not cancel: %s\n", response.error().message.c_str());
     });
   }
   ~CancelOnInterrupt() {
@@ -80,7 +81,8 @@ int run_job(const http::Client& queen, const Json& operation, const RenderOption
   }
   auto job = contracts::parse_job_submitted(*contracts::parse_json_text(submitted->body));
   if (!job) {
-    std::fprintf(stderr, "rbee: unexpected answer from the queen: %s\n", job.error().message.c_str());
+    std::fprintf(stderr, "rbee: unexpected answer from the queen: %s\n",
+                 job.error().message.c_str());
     return 1;
   }
 
@@ -112,7 +114,8 @@ int run_job(const http::Client& queen, const Json& operation, const RenderOption
     });
   }
   if (!done) {
-    std::fprintf(stderr, "rbee: lost the connection to the queen while following %s: %s\n", job->job_id.c_str(),
+    std::fprintf(stderr, "rbee: lost the connection to the queen while following %s: %s\n",
+                 job->job_id.c_str(),
                  stream_status ? "the stream ended early" : stream_status.error().message.c_str());
     return 1;
   }

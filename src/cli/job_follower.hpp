@@ -10,6 +10,7 @@
 namespace rbee::cli {
 
 // Returns the exit code: 0 completed, 1 failed, 2 refused (400), 130 cancelled.
-int run_job(const http::Client& queen, const contracts::Json& operation, const RenderOptions& options);
+int run_job(const http::Client& queen, const contracts::Json& operation,
+            const RenderOptions& options);
 
 }  // namespace rbee::cli

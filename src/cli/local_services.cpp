@@ -42,7 +42,9 @@ std::string tail_lines(const std::filesystem::path& path, size_t n_lines) {
 LocalServices::LocalServices(Paths paths, RbeeConfig config, std::filesystem::path bin_dir)
     : paths_(std::move(paths)), config_(std::move(config)), bin_dir_(std::move(bin_dir)) {}
 
-std::string LocalServices::queen_url() const { return config_.local_queen_url(); }
+std::string LocalServices::queen_url() const {
+  return config_.local_queen_url();
+}
 
 std::string LocalServices::hive_url() const {
   return "http://127.0.0.1:" + std::to_string(config_.hive.port);
@@ -52,8 +54,12 @@ std::string LocalServices::url_of(const Program& program) const {
   return std::string(program.name) == kQueenProgram.name ? queen_url() : hive_url();
 }
 
-bool LocalServices::queen_healthy() const { return answers_health(queen_url()); }
-bool LocalServices::hive_healthy() const { return answers_health(hive_url()); }
+bool LocalServices::queen_healthy() const {
+  return answers_health(queen_url());
+}
+bool LocalServices::hive_healthy() const {
+  return answers_health(hive_url());
+}
 
 std::filesystem::path LocalServices::log_path(const Program& program) const {
   return paths_.log_dir() / (std::string(program.name) + ".log");
@@ -63,19 +69,22 @@ pid_t LocalServices::running_pid(const Program& program) const {
   return lifecycle::live_pid_from_file(paths_.pid_file(program.name), program.name);
 }
 
-Result<pid_t> LocalServices::spawn(const Program& program, const std::vector<std::string>& args) const {
+Result<pid_t> LocalServices::spawn(const Program& program,
+                                   const std::vector<std::string>& args) const {
   auto binary = bin_dir_ / program.name;
   std::vector<std::string> argv{binary.string()};
   argv.insert(argv.end(), args.begin(), args.end());
   auto pid = lifecycle::spawn_process({argv, log_path(program), true});
   if (!pid && pid.error().code == ErrorCode::kNotFound) {
-    return Error{ErrorCode::kNotFound, std::string(program.name) + " is not installed beside rbee (looked for " +
+    return Error{ErrorCode::kNotFound, std::string(program.name) +
+                                           " is not installed beside rbee (looked for " +
                                            binary.string() + ")"};
   }
   return pid;
 }
 
-Status LocalServices::wait_until(const Program& program, pid_t pid, const std::function<bool()>& ready,
+Status LocalServices::wait_until(const Program& program, pid_t pid,
+                                 const std::function<bool()>& ready,
                                  const std::string& what) const {
   bool exited = false;
   bool ok = lifecycle::poll_until(
@@ -88,7 +97,8 @@ Status LocalServices::wait_until(const Program& program, pid_t pid, const std::f
   if (ok && !exited) return ok_status();
   std::string log = tail_lines(log_path(program), 8);
   return Error{ErrorCode::kUnavailable,
-               std::string(program.name) + (exited ? " exited" : " did not become " + what + " in time") +
+               std::string(program.name) +
+                   (exited ? " exited" : " did not become " + what + " in time") +
                    " (log: " + log_path(program).string() + ")" + (log.empty() ? "" : ":\n" + log)};
 }
 
@@ -97,7 +107,8 @@ Status LocalServices::ensure_running() {
   std::string started;
   if (!queen_healthy()) {
     RBEE_ASSIGN_OR_RETURN(pid_t pid, spawn(kQueenProgram, {}));
-    RBEE_RETURN_IF_ERROR(wait_until(kQueenProgram, pid, [this] { return queen_healthy(); }, "healthy"));
+    RBEE_RETURN_IF_ERROR(wait_until(
+        kQueenProgram, pid, [this] { return queen_healthy(); }, "healthy"));
     started = "queen-rbee on " + queen_url();
   }
   const std::string& hive_id = config_.hive.hive_id;
@@ -118,16 +129,20 @@ Status LocalServices::ensure_running() {
     int64_t spawned_ms = now_unix_ms();
     RBEE_ASSIGN_OR_RETURN(pid_t pid, spawn(kHiveProgram, {"--queen-url", queen_url()}));
     RBEE_RETURN_IF_ERROR(wait_until(
-        kHiveProgram, pid, [&] { return hive_healthy() && hive_beat_since(spawned_ms); }, "known to the queen"));
-    started += (started.empty() ? "" : " and ") + std::string("rbee-hive '") + hive_id + "' on " + hive_url();
+        kHiveProgram, pid, [&] { return hive_healthy() && hive_beat_since(spawned_ms); },
+        "known to the queen"));
+    started += (started.empty() ? "" : " and ") + std::string("rbee-hive '") + hive_id + "' on " +
+               hive_url();
   } else if (!hive_beat_since(0)) {
     // A running hive that the queen does not list yet (the queen just restarted): its next
     // beat, within one interval, fixes that.
-    lifecycle::poll_until([&] { return hive_beat_since(0); },
-                          3 * std::chrono::milliseconds(static_cast<int64_t>(config_.hive.heartbeat_s * 1000)));
+    lifecycle::poll_until(
+        [&] { return hive_beat_since(0); },
+        3 * std::chrono::milliseconds(static_cast<int64_t>(config_.hive.heartbeat_s * 1000)));
   }
   if (!started.empty()) {
-    std::fprintf(stderr, "rbee: started %s (logs in %s)\n", started.c_str(), paths_.log_dir().c_str());
+    std::fprintf(stderr, "rbee: started %s (logs in %s)\n", started.c_str(),
+                 paths_.log_dir().c_str());
   }
   return ok_status();
 }
@@ -146,7 +161,9 @@ Result<bool> LocalServices::stop(const Program& program) {
     }
   }
   if (pid != 0) {
-    if (asked && lifecycle::poll_until([pid] { return !lifecycle::process_alive(pid); }, kStopDeadline)) return true;
+    if (asked &&
+        lifecycle::poll_until([pid] { return !lifecycle::process_alive(pid); }, kStopDeadline))
+      return true;
     RBEE_RETURN_IF_ERROR(lifecycle::stop_process(pid, 5s));
     return true;
   }

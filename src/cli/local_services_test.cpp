@@ -41,7 +41,8 @@ TEST(LocalServicesTest, MissingProgramIsAClearError) {
   LocalServices services(*paths, config, dir.path() / "no-bin");
   auto started = services.ensure_running();
   ASSERT_FALSE(started);
-  EXPECT_NE(started.error().message.find("queen-rbee is not installed beside rbee"), std::string::npos)
+  EXPECT_NE(started.error().message.find("queen-rbee is not installed beside rbee"),
+            std::string::npos)
       << started.error().message;
 }
 

@@ -21,7 +21,8 @@ int64_t int_field(const Json& data, const char* key) {
 
 std::string format_device(const Json& device) {
   std::string kind = string_field(device, "kind");
-  std::string line = fmt::format("{:<8} {}", string_field(device, "id"), string_field(device, "name"));
+  std::string line =
+      fmt::format("{:<8} {}", string_field(device, "id"), string_field(device, "name"));
   if (kind == "cpu") {
     line += fmt::format(" ({} cores, RAM {} free of {})", int_field(device, "cores"),
                         format_bytes(static_cast<double>(int_field(device, "ram_free_bytes"))),
@@ -35,9 +36,10 @@ std::string format_device(const Json& device) {
 }
 
 std::string format_hive(const Json& hive) {
-  std::string out = fmt::format("  {:<16} {:<12} {}  (last heartbeat {} ago)\n", string_field(hive, "hive_id"),
-                                string_field(hive, "state"), string_field(hive, "url"),
-                                format_duration(static_cast<double>(int_field(hive, "last_seen_ago_ms")) / 1000));
+  std::string out =
+      fmt::format("  {:<16} {:<12} {}  (last heartbeat {} ago)\n", string_field(hive, "hive_id"),
+                  string_field(hive, "state"), string_field(hive, "url"),
+                  format_duration(static_cast<double>(int_field(hive, "last_seen_ago_ms")) / 1000));
   if (auto devices = hive.find("devices"); devices != hive.end() && devices->is_array()) {
     for (const auto& device : *devices) out += "      " + format_device(device) + "\n";
   }
@@ -60,7 +62,8 @@ std::string format_bytes(double bytes) {
     bytes /= 1024;
     ++unit;
   }
-  return unit == 0 ? fmt::format("{:.0f} {}", bytes, kUnits[unit]) : fmt::format("{:.1f} {}", bytes, kUnits[unit]);
+  return unit == 0 ? fmt::format("{:.0f} {}", bytes, kUnits[unit])
+                   : fmt::format("{:.1f} {}", bytes, kUnits[unit]);
 }
 
 std::string format_duration(double seconds) {
@@ -79,14 +82,16 @@ std::string format_progress_line(const contracts::Progress& progress, int bar_wi
     return progress.in_bytes ? format_bytes(value) : fmt::format("{:.0f}", value);
   };
   if (progress.total > 0) {
-    double fraction = std::clamp(static_cast<double>(progress.done) / static_cast<double>(progress.total), 0.0, 1.0);
+    double fraction = std::clamp(
+        static_cast<double>(progress.done) / static_cast<double>(progress.total), 0.0, 1.0);
     if (bar_width > 0) {
       int filled = static_cast<int>(fraction * bar_width);
       line += "  [" + std::string(static_cast<size_t>(filled), '#') +
               std::string(static_cast<size_t>(bar_width - filled), '.') + "]";
     }
-    line += fmt::format("  {:.0f}%  {}/{}", fraction * 100, amount(static_cast<double>(progress.done)),
-                        amount(static_cast<double>(progress.total)));
+    line +=
+        fmt::format("  {:.0f}%  {}/{}", fraction * 100, amount(static_cast<double>(progress.done)),
+                    amount(static_cast<double>(progress.total)));
   } else {
     line += "  " + amount(static_cast<double>(progress.done));
   }
@@ -99,8 +104,9 @@ std::string format_progress_line(const contracts::Progress& progress, int bar_wi
 
 std::string format_result(const std::string& operation, const Json& result) {
   if (operation == "status") {
-    std::string out = fmt::format("queen-rbee {}, up {}\n", string_field(result, "version"),
-                                  format_duration(static_cast<double>(int_field(result, "uptime_s"))));
+    std::string out =
+        fmt::format("queen-rbee {}, up {}\n", string_field(result, "version"),
+                    format_duration(static_cast<double>(int_field(result, "uptime_s"))));
     out += "hives:\n" + format_hives(result.value("hives", Json::array()));
     const Json& workers = result.value("workers", Json::array());
     out += "workers:\n";
@@ -108,7 +114,8 @@ std::string format_result(const std::string& operation, const Json& result) {
     for (const auto& worker : workers) out += "  " + worker.dump() + "\n";
     return out;
   }
-  if (operation == "hive_list") return "hives:\n" + format_hives(result.value("hives", Json::array()));
+  if (operation == "hive_list")
+    return "hives:\n" + format_hives(result.value("hives", Json::array()));
   if (operation == "hive_get" && result.contains("hive")) return format_hive(result["hive"]);
   if (operation == "hive_check") {
     std::string out;
@@ -134,7 +141,8 @@ void JobRenderer::narration(const Json& data) {
   clear_progress_line();
   std::string level = string_field(data, "level");
   std::string hive = string_field(data, "hive_id");
-  std::string prefix = hive.empty() ? string_field(data, "actor") : string_field(data, "actor") + "@" + hive;
+  std::string prefix =
+      hive.empty() ? string_field(data, "actor") : string_field(data, "actor") + "@" + hive;
   FILE* out = (level == "error" || level == "warn") && !options_.json ? stderr : story();
   std::fprintf(out, "[%s] %s\n", prefix.c_str(), string_field(data, "human").c_str());
   std::fflush(out);

@@ -22,9 +22,11 @@ TEST(RenderTest, FormatsDurations) {
 }
 
 TEST(RenderTest, ProgressLineHasBarRateAndEta) {
-  contracts::Progress progress{"download", "model.gguf", true, 512 * 1024, 1024 * 1024, 256 * 1024, 2};
+  contracts::Progress progress{"download",  "model.gguf", true, 512 * 1024,
+                               1024 * 1024, 256 * 1024,   2};
   std::string line = format_progress_line(progress, 10);
-  EXPECT_EQ(line, "download model.gguf  [#####.....]  50%  512.0 KiB/1.0 MiB  256.0 KiB/s  ETA 2.0 s");
+  EXPECT_EQ(line,
+            "download model.gguf  [#####.....]  50%  512.0 KiB/1.0 MiB  256.0 KiB/s  ETA 2.0 s");
 }
 
 TEST(RenderTest, PlainProgressLineHasNoBar) {
@@ -46,14 +48,19 @@ TEST(RenderTest, StatusResultListsHivesAndDevices) {
                     {"url", "http://127.0.0.1:7835"},
                     {"last_seen_ago_ms", 300},
                     {"devices",
-                     {{{"id", "cpu"}, {"kind", "cpu"}, {"name", "Test CPU"}, {"cores", 4},
-                       {"ram_total_bytes", 8LL << 30}, {"ram_free_bytes", 4LL << 30}}}}}}},
+                     {{{"id", "cpu"},
+                       {"kind", "cpu"},
+                       {"name", "Test CPU"},
+                       {"cores", 4},
+                       {"ram_total_bytes", 8LL << 30},
+                       {"ram_free_bytes", 4LL << 30}}}}}}},
                  {"workers", Json::array()}};
   std::string text = format_result("status", result);
   EXPECT_NE(text.find("queen-rbee 0.1.0"), std::string::npos) << text;
   EXPECT_NE(text.find("localhost"), std::string::npos);
   EXPECT_NE(text.find("online"), std::string::npos);
-  EXPECT_NE(text.find("Test CPU (4 cores, RAM 4.0 GiB free of 8.0 GiB)"), std::string::npos) << text;
+  EXPECT_NE(text.find("Test CPU (4 cores, RAM 4.0 GiB free of 8.0 GiB)"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("(none running)"), std::string::npos);
 }
 

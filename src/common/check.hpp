@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define RBEE_CHECK(cond, why)                                                               \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
+#define RBEE_CHECK(cond, why)                                                                 \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
       std::fprintf(stderr, "%s:%d: check failed: %s (%s)\n", __FILE__, __LINE__, #cond, why); \
-      std::abort();                                                                         \
-    }                                                                                       \
+      std::abort();                                                                           \
+    }                                                                                         \
   } while (false)

@@ -21,7 +21,8 @@ Result<std::string> read_cluster_token(const std::filesystem::path& path) {
   RBEE_ASSIGN_OR_RETURN(std::string text, read_file(path));
   std::string token = trim(std::move(text));
   if (token.empty()) {
-    return make_error(ErrorCode::kFailedPrecondition, "the cluster token file " + path.string() + " is empty");
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "the cluster token file " + path.string() + " is empty");
   }
   return token;
 }

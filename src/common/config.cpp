@@ -13,7 +13,8 @@ std::string where(const std::string& source_name, const toml::source_region& reg
   return source_name + ":" + std::to_string(region.begin.line);
 }
 
-Error config_error(const std::string& source_name, const toml::node& node, const std::string& what) {
+Error config_error(const std::string& source_name, const toml::node& node,
+                   const std::string& what) {
   return make_error(ErrorCode::kInvalidArgument, where(source_name, node.source()) + ": " + what);
 }
 
@@ -91,15 +92,17 @@ std::string RbeeConfig::local_queen_url() const {
 Status RbeeConfig::validate() const {
   auto check_port = [](int port, const char* name) -> Status {
     if (port < 1 || port > 65535) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        std::string(name) + " must be between 1 and 65535, got " + std::to_string(port));
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          std::string(name) + " must be between 1 and 65535, got " + std::to_string(port));
     }
     return ok_status();
   };
   RBEE_RETURN_IF_ERROR(check_port(queen.port, "queen.port"));
   RBEE_RETURN_IF_ERROR(check_port(hive.port, "hive.port"));
   if (!(hive.heartbeat_s >= 0.05 && hive.heartbeat_s <= 3600)) {
-    return make_error(ErrorCode::kInvalidArgument, "hive.heartbeat_s must be between 0.05 and 3600");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "hive.heartbeat_s must be between 0.05 and 3600");
   }
   if (!(queen.job_retention_s >= 0)) {
     return make_error(ErrorCode::kInvalidArgument, "queen.job_retention_s must not be negative");

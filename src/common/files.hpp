@@ -3,9 +3,10 @@
 // Small file helpers with rbee's crash-safety rule: a file that must survive a crash is
 // written to a temporary name, fsync'd, then renamed (never half-visible).
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
-#include <sys/types.h>
 
 #include "common/result.hpp"
 

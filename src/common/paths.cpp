@@ -26,8 +26,9 @@ Result<Paths> Paths::from_environment(const std::map<std::string, std::string>& 
   }
   std::string user_home = lookup(env, "HOME");
   if (user_home.empty()) {
-    return make_error(ErrorCode::kFailedPrecondition,
-                      "neither RBEE_HOME nor HOME is set; set RBEE_HOME to a folder for rbee's files");
+    return make_error(
+        ErrorCode::kFailedPrecondition,
+        "neither RBEE_HOME nor HOME is set; set RBEE_HOME to a folder for rbee's files");
   }
   auto xdg = [&](const char* key, const char* fallback) {
     std::string value = lookup(env, key);
@@ -41,7 +42,8 @@ Result<Paths> Paths::from_environment(const std::map<std::string, std::string>& 
 
 Result<Paths> Paths::from_process_environment() {
   std::map<std::string, std::string> env;
-  for (const char* key : {"RBEE_HOME", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"}) {
+  for (const char* key :
+       {"RBEE_HOME", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"}) {
     if (const char* value = std::getenv(key)) env[key] = value;
   }
   return from_environment(env);

@@ -1,10 +1,11 @@
 #include "common/random.hpp"
-#include "common/result.hpp"
 
 #include <gtest/gtest.h>
 
 #include <regex>
 #include <set>
+
+#include "common/result.hpp"
 
 namespace rbee {
 namespace {

@@ -39,12 +39,14 @@ struct Error {
   std::string message;
 };
 
-inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool has_value() const { return state_.index() == 0; }
@@ -86,7 +88,9 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status ok_status() { return Status(); }
+inline Status ok_status() {
+  return Status();
+}
 
 }  // namespace rbee
 
@@ -94,14 +98,15 @@ inline Status ok_status() { return Status(); }
 #define RBEE_CONCAT_(a, b) RBEE_CONCAT_INNER_(a, b)
 
 // Returns the error of a failed Result/Status from the enclosing function.
-#define RBEE_RETURN_IF_ERROR(expr)                  \
-  do {                                              \
-    auto rbee_status_ = (expr);                     \
+#define RBEE_RETURN_IF_ERROR(expr)                             \
+  do {                                                         \
+    auto rbee_status_ = (expr);                                \
     if (!rbee_status_) return std::move(rbee_status_).error(); \
   } while (false)
 
 // `RBEE_ASSIGN_OR_RETURN(auto x, f());` binds the value or returns the error.
-#define RBEE_ASSIGN_OR_RETURN(lhs, expr) RBEE_ASSIGN_OR_RETURN_IMPL_(RBEE_CONCAT_(rbee_result_, __LINE__), lhs, expr)
+#define RBEE_ASSIGN_OR_RETURN(lhs, expr) \
+  RBEE_ASSIGN_OR_RETURN_IMPL_(RBEE_CONCAT_(rbee_result_, __LINE__), lhs, expr)
 #define RBEE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                \
   if (!tmp) return std::move(tmp).error();          \

@@ -35,13 +35,11 @@ Result<Device> parse_device(const Json& data, const std::string& path) {
 Json to_json(const HiveHeartbeat& heartbeat) {
   Json devices = Json::array();
   for (const auto& device : heartbeat.devices) devices.push_back(to_json(device));
-  return Json{{"hive_id", heartbeat.hive_id},
-              {"url", heartbeat.url},
-              {"version", heartbeat.version},
-              {"heartbeat_interval_ms", heartbeat.heartbeat_interval_ms},
-              {"devices", devices},
-              {"models", heartbeat.models},
-              {"workers", heartbeat.workers}};
+  return Json{
+      {"hive_id", heartbeat.hive_id}, {"url", heartbeat.url},
+      {"version", heartbeat.version}, {"heartbeat_interval_ms", heartbeat.heartbeat_interval_ms},
+      {"devices", devices},           {"models", heartbeat.models},
+      {"workers", heartbeat.workers}};
 }
 
 Result<HiveHeartbeat> parse_hive_heartbeat(const Json& data) {
@@ -52,10 +50,12 @@ Result<HiveHeartbeat> parse_hive_heartbeat(const Json& data) {
   RBEE_RETURN_IF_ERROR(validate_hive_id(heartbeat.hive_id, "hive_id"));
   RBEE_RETURN_IF_ERROR(reader.required_string("url", heartbeat.url));
   if (heartbeat.url.rfind("http://", 0) != 0 && heartbeat.url.rfind("https://", 0) != 0) {
-    return make_error(ErrorCode::kInvalidArgument, "field 'url' must be an http:// or https:// URL");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "field 'url' must be an http:// or https:// URL");
   }
   RBEE_RETURN_IF_ERROR(reader.optional_string("version", heartbeat.version));
-  RBEE_RETURN_IF_ERROR(reader.optional_int("heartbeat_interval_ms", heartbeat.heartbeat_interval_ms));
+  RBEE_RETURN_IF_ERROR(
+      reader.optional_int("heartbeat_interval_ms", heartbeat.heartbeat_interval_ms));
   if (heartbeat.heartbeat_interval_ms < 10 || heartbeat.heartbeat_interval_ms > 3600 * 1000) {
     return make_error(ErrorCode::kInvalidArgument,
                       "field 'heartbeat_interval_ms' must be between 10 and 3600000");
@@ -70,10 +70,12 @@ Result<HiveHeartbeat> parse_hive_heartbeat(const Json& data) {
       heartbeat.devices.push_back(std::move(device));
     }
   }
-  for (auto [key, out] : {std::pair{"models", &heartbeat.models}, std::pair{"workers", &heartbeat.workers}}) {
+  for (auto [key, out] :
+       {std::pair{"models", &heartbeat.models}, std::pair{"workers", &heartbeat.workers}}) {
     if (const Json* list = reader.optional_value(key)) {
       if (!list->is_array()) {
-        return make_error(ErrorCode::kInvalidArgument, std::string("field '") + key + "' must be an array");
+        return make_error(ErrorCode::kInvalidArgument,
+                          std::string("field '") + key + "' must be an array");
       }
       *out = *list;
     }

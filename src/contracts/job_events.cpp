@@ -30,9 +30,8 @@ std::optional<JobState> job_state_from_string(const std::string& name) {
 }
 
 Json to_json(const Narration& narration) {
-  Json data{{"actor", narration.actor},   {"action", narration.action},
-            {"human", narration.human},   {"level", narration.level},
-            {"ts_ms", narration.ts_ms},   {"job_id", narration.job_id}};
+  Json data{{"actor", narration.actor}, {"action", narration.action}, {"human", narration.human},
+            {"level", narration.level}, {"ts_ms", narration.ts_ms},   {"job_id", narration.job_id}};
   if (!narration.hive_id.empty()) data["hive_id"] = narration.hive_id;
   return data;
 }
@@ -81,7 +80,9 @@ Json to_json(const Error& error) {
   return Json{{"code", std::string(wire_name(error.code))}, {"message", error.message}};
 }
 
-Json error_body(const Error& error) { return Json{{"error", to_json(error)}}; }
+Json error_body(const Error& error) {
+  return Json{{"error", to_json(error)}};
+}
 
 Error parse_error_object(const Json& data) {
   Error error{ErrorCode::kInternal, "unknown error"};
@@ -108,7 +109,8 @@ Result<Done> parse_done(const Json& data) {
   RBEE_RETURN_IF_ERROR(reader.required_string("status", status));
   auto state = job_state_from_string(status);
   if (!state || !is_finished(*state)) {
-    return make_error(ErrorCode::kInvalidArgument, "field 'done.status' has unknown value '" + status + "'");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "field 'done.status' has unknown value '" + status + "'");
   }
   Done done{*state, std::nullopt};
   if (const Json* error = reader.optional_value("error")) done.error = parse_error_object(*error);
@@ -119,7 +121,7 @@ Result<Done> parse_done(const Json& data) {
 }
 
 Json to_json(const JobInfo& info) {
-  Json data{{"job_id", info.job_id},         {"operation", info.operation},
+  Json data{{"job_id", info.job_id},          {"operation", info.operation},
             {"state", to_string(info.state)}, {"created_ms", info.created_ms},
             {"started_ms", info.started_ms},  {"finished_ms", info.finished_ms},
             {"n_events", info.n_events}};
@@ -143,7 +145,8 @@ Result<JobInfo> parse_job_info(const Json& data) {
   info.n_events = static_cast<uint64_t>(n_events);
   auto parsed_state = job_state_from_string(state);
   if (!parsed_state) {
-    return make_error(ErrorCode::kInvalidArgument, "field 'job.state' has unknown value '" + state + "'");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "field 'job.state' has unknown value '" + state + "'");
   }
   info.state = *parsed_state;
   if (const Json* error = reader.optional_value("error")) info.error = parse_error_object(*error);

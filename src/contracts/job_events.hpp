@@ -20,11 +20,11 @@ inline constexpr const char* kEventDone = "done";
 
 // The human-readable story of a job (the seeds' narration).
 struct Narration {
-  std::string actor;   // "queen-rbee", "rbee-hive", ...
-  std::string action;  // machine-friendly verb, e.g. "hive_check_start"
-  std::string human;   // one sentence for people
+  std::string actor;           // "queen-rbee", "rbee-hive", ...
+  std::string action;          // machine-friendly verb, e.g. "hive_check_start"
+  std::string human;           // one sentence for people
   std::string level = "info";  // "debug" | "info" | "warn" | "error"
-  int64_t ts_ms = 0;   // wall clock, Unix ms
+  int64_t ts_ms = 0;           // wall clock, Unix ms
   std::string job_id;
   std::string hive_id;  // empty when the event did not come from a hive
 };
@@ -49,7 +49,8 @@ enum class JobState { kQueued, kRunning, kCompleted, kFailed, kCancelled };
 std::string to_string(JobState state);
 std::optional<JobState> job_state_from_string(const std::string& name);
 inline bool is_finished(JobState state) {
-  return state == JobState::kCompleted || state == JobState::kFailed || state == JobState::kCancelled;
+  return state == JobState::kCompleted || state == JobState::kFailed ||
+         state == JobState::kCancelled;
 }
 
 // The last event of every job.

@@ -17,8 +17,8 @@ ObjectReader::ObjectReader(const Json& object, std::string path)
 Status ObjectReader::expect_object() const {
   if (!object_.is_object()) {
     return make_error(ErrorCode::kInvalidArgument,
-                      (path_.empty() ? std::string("the body") : path_) + " must be a JSON object, got " +
-                          object_.type_name());
+                      (path_.empty() ? std::string("the body") : path_) +
+                          " must be a JSON object, got " + object_.type_name());
   }
   return ok_status();
 }
@@ -94,7 +94,8 @@ Status ObjectReader::reject_unknown_fields() const {
     bool known = false;
     for (const auto& name : known_) known = known || name == key;
     if (!known) {
-      return make_error(ErrorCode::kInvalidArgument, "unknown field '" + field_path(key.c_str()) + "'");
+      return make_error(ErrorCode::kInvalidArgument,
+                        "unknown field '" + field_path(key.c_str()) + "'");
     }
   }
   return ok_status();

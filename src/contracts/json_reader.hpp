@@ -3,9 +3,8 @@
 // Strict reading of JSON objects into typed values. Every error is kInvalidArgument and
 // names the field path (`devices[1].name`), so a 400 tells the caller exactly what to fix.
 
-#include <nlohmann/json.hpp>
-
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 

@@ -22,9 +22,9 @@ Status validate_hive_id(const std::string& hive_id, const std::string& field) {
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
   }
   if (!ok || hive_id == "." || hive_id == "..") {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "field '" + field +
-                          "' must be 1-64 characters of letters, digits, '.', '_' or '-'");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "field '" + field + "' must be 1-64 characters of letters, digits, '.', '_' or '-'");
   }
   return ok_status();
 }
@@ -65,20 +65,23 @@ Result<Operation> parse_operation(const Json& body) {
 }
 
 Json to_json(const Operation& operation) {
-  return std::visit(
-      Overloaded{
-          [](const StatusOperation&) { return Json{{"operation", "status"}}; },
-          [](const HiveListOperation&) { return Json{{"operation", "hive_list"}}; },
-          [](const HiveGetOperation& get) {
-            return Json{{"operation", "hive_get"}, {"alias", get.alias}};
-          },
-          [](const HiveCheckOperation& check) {
-            return Json{{"operation", "hive_check"},
-                        {"hive_id", check.hive_id},
-                        {"duration_s", check.duration_s}};
-          },
-      },
-      operation);
+  return std::visit(Overloaded{
+                        [](const StatusOperation&) {
+                          return Json{{"operation", "status"}};
+                        },
+                        [](const HiveListOperation&) {
+                          return Json{{"operation", "hive_list"}};
+                        },
+                        [](const HiveGetOperation& get) {
+                          return Json{{"operation", "hive_get"}, {"alias", get.alias}};
+                        },
+                        [](const HiveCheckOperation& check) {
+                          return Json{{"operation", "hive_check"},
+                                      {"hive_id", check.hive_id},
+                                      {"duration_s", check.duration_s}};
+                        },
+                    },
+                    operation);
 }
 
 std::string operation_name(const Operation& operation) {

@@ -30,7 +30,8 @@ struct HiveCheckOperation {
   double duration_s = 0;
 };
 
-using Operation = std::variant<StatusOperation, HiveListOperation, HiveGetOperation, HiveCheckOperation>;
+using Operation =
+    std::variant<StatusOperation, HiveListOperation, HiveGetOperation, HiveCheckOperation>;
 
 // Parses an operation object. kInvalidArgument naming the field on any mistake.
 Result<Operation> parse_operation(const Json& body);

@@ -5,7 +5,9 @@
 namespace rbee::contracts {
 namespace {
 
-Result<Operation> parse(const std::string& text) { return parse_operation(Json::parse(text)); }
+Result<Operation> parse(const std::string& text) {
+  return parse_operation(Json::parse(text));
+}
 
 TEST(OperationsTest, ParsesStatus) {
   auto op = parse(R"({"operation":"status"})");

@@ -24,7 +24,8 @@ std::string field_value(const std::string& text, std::string_view key) {
   while (std::getline(in, line)) {
     size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
-    if (trim(std::string_view(line).substr(0, colon)) == key) return trim(std::string_view(line).substr(colon + 1));
+    if (trim(std::string_view(line).substr(0, colon)) == key)
+      return trim(std::string_view(line).substr(colon + 1));
   }
   return "";
 }
@@ -40,7 +41,8 @@ int64_t meminfo_bytes(const std::string& meminfo, std::string_view key) {
 
 }  // namespace
 
-contracts::Device parse_cpu_device(const std::string& cpuinfo, const std::string& meminfo, int n_cores) {
+contracts::Device parse_cpu_device(const std::string& cpuinfo, const std::string& meminfo,
+                                   int n_cores) {
   contracts::Device cpu;
   cpu.id = "cpu";
   cpu.kind = "cpu";
@@ -88,9 +90,10 @@ std::vector<contracts::Device> detect_devices(const std::string& nvidia_smi) {
   devices.push_back(parse_cpu_device(cpuinfo ? *cpuinfo : "", meminfo ? *meminfo : "",
                                      static_cast<int>(n_cores > 0 ? n_cores : 1)));
   // No nvidia-smi (or a broken driver) means no NVIDIA GPUs to offer.
-  auto output = lifecycle::run_and_capture(
-      {nvidia_smi, "--query-gpu=index,name,memory.total,memory.free", "--format=csv,noheader,nounits"},
-      std::chrono::seconds(5));
+  auto output =
+      lifecycle::run_and_capture({nvidia_smi, "--query-gpu=index,name,memory.total,memory.free",
+                                  "--format=csv,noheader,nounits"},
+                                 std::chrono::seconds(5));
   if (!output) return devices;
   for (auto& gpu : parse_nvidia_smi_csv(*output)) devices.push_back(std::move(gpu));
   return devices;

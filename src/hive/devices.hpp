@@ -12,7 +12,8 @@ namespace rbee::hive {
 
 // The CPU device from the text of /proc/cpuinfo and /proc/meminfo. `n_cores` is the number
 // of online logical CPUs.
-contracts::Device parse_cpu_device(const std::string& cpuinfo, const std::string& meminfo, int n_cores);
+contracts::Device parse_cpu_device(const std::string& cpuinfo, const std::string& meminfo,
+                                   int n_cores);
 
 // GPUs from the output of
 // `nvidia-smi --query-gpu=index,name,memory.total,memory.free --format=csv,noheader,nounits`

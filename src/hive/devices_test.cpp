@@ -13,7 +13,8 @@ TEST(DevicesTest, ParsesCpuinfoAndMeminfo) {
   std::string cpuinfo =
       "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n\n"
       "processor\t: 1\nmodel name\t: AMD EPYC 7B13\n";
-  std::string meminfo = "MemTotal:       16314608 kB\nMemFree:         1000 kB\nMemAvailable:   8000000 kB\n";
+  std::string meminfo =
+      "MemTotal:       16314608 kB\nMemFree:         1000 kB\nMemAvailable:   8000000 kB\n";
   auto cpu = parse_cpu_device(cpuinfo, meminfo, 2);
   EXPECT_EQ(cpu.id, "cpu");
   EXPECT_EQ(cpu.kind, "cpu");
@@ -30,8 +31,9 @@ TEST(DevicesTest, MissingFieldsGiveHonestDefaults) {
 }
 
 TEST(DevicesTest, ParsesNvidiaSmiCsv) {
-  auto gpus = parse_nvidia_smi_csv("0, NVIDIA H100 80GB HBM3, 81559, 80000\n1, NVIDIA RTX 4090, 24564, [N/A]\n"
-                                   "garbage line\n");
+  auto gpus = parse_nvidia_smi_csv(
+      "0, NVIDIA H100 80GB HBM3, 81559, 80000\n1, NVIDIA RTX 4090, 24564, [N/A]\n"
+      "garbage line\n");
   ASSERT_EQ(gpus.size(), 1u);
   EXPECT_EQ(gpus[0].id, "cuda:0");
   EXPECT_EQ(gpus[0].kind, "cuda");

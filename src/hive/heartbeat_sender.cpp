@@ -10,7 +10,9 @@ namespace rbee::hive {
 
 HeartbeatSender::HeartbeatSender(HeartbeatOptions options) : options_(std::move(options)) {}
 
-HeartbeatSender::~HeartbeatSender() { stop(); }
+HeartbeatSender::~HeartbeatSender() {
+  stop();
+}
 
 void HeartbeatSender::start() {
   thread_ = std::jthread([this](std::stop_token stop) { loop(stop); });
@@ -93,7 +95,8 @@ void HeartbeatSender::loop(std::stop_token stop) {
   while (!stop.stop_requested()) {
     bool ok = send_once();
     auto pause = ok ? options_.interval : retry_pause;
-    retry_pause = ok ? std::chrono::milliseconds(100) : std::min(retry_pause * 2, options_.interval);
+    retry_pause =
+        ok ? std::chrono::milliseconds(100) : std::min(retry_pause * 2, options_.interval);
     std::unique_lock lock(mu_);
     wake_.wait_for(lock, stop, pause, [this] { return beat_now_; });
     beat_now_ = false;

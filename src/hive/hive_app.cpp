@@ -54,22 +54,23 @@ struct HiveApp::Impl {
       return http::json_response(200, Json{{"status", "ok"}, {"hive_id", options.config.hive_id}});
     });
     server.route("GET", "/v1/info", http::Access::kPublic, [this](const http::Request&) {
-      return http::json_response(
-          200, Json{{"name", "rbee-hive"},
-                    {"version", RBEE_VERSION},
-                    {"hive_id", options.config.hive_id},
-                    {"queen_url", options.queen_url},
-                    {"uptime_s", (now_steady_ms() - started_ms) / 1000},
-                    {"heartbeat_connected", heartbeat && heartbeat->connected()},
-                    {"jobs_running", jobs.n_running()}});
+      return http::json_response(200,
+                                 Json{{"name", "rbee-hive"},
+                                      {"version", RBEE_VERSION},
+                                      {"hive_id", options.config.hive_id},
+                                      {"queen_url", options.queen_url},
+                                      {"uptime_s", (now_steady_ms() - started_ms) / 1000},
+                                      {"heartbeat_connected", heartbeat && heartbeat->connected()},
+                                      {"jobs_running", jobs.n_running()}});
     });
     server.route("POST", "/v1/shutdown", http::Access::kClusterToken, [this](const http::Request&) {
       logger("hive")->info("shutdown requested over HTTP");
       on_shutdown_request();
       return http::json_response(202, Json{{"status", "shutting_down"}});
     });
-    HiveOperationContext context{options.config.hive_id, options.paths, options.queen_url,
-                                 [nvidia_smi = options.nvidia_smi] { return detect_devices(nvidia_smi); }};
+    HiveOperationContext context{
+        options.config.hive_id, options.paths, options.queen_url,
+        [nvidia_smi = options.nvidia_smi] { return detect_devices(nvidia_smi); }};
     jobs::register_job_routes(server, jobs, http::Access::kClusterToken,
                               [context](const Json& body) { return plan_hive_job(context, body); });
   }
@@ -80,10 +81,13 @@ HiveApp::HiveApp(HiveOptions options, std::function<void()> on_shutdown_request)
   impl_->register_routes();
 }
 
-HiveApp::~HiveApp() { stop(); }
+HiveApp::~HiveApp() {
+  stop();
+}
 
 Result<int> HiveApp::start() {
-  RBEE_ASSIGN_OR_RETURN(impl_->port, impl_->server.bind(impl_->options.config.host, impl_->options.config.port));
+  RBEE_ASSIGN_OR_RETURN(impl_->port,
+                        impl_->server.bind(impl_->options.config.host, impl_->options.config.port));
   impl_->server_thread = std::thread([this] { impl_->server.run(); });
   HeartbeatOptions heartbeat{
       impl_->options.queen_url, impl_->options.paths.token_file(),
@@ -92,8 +96,9 @@ Result<int> HiveApp::start() {
       [this](const std::string& token) { impl_->server.set_cluster_token(token); }};
   impl_->heartbeat = std::make_unique<HeartbeatSender>(std::move(heartbeat));
   impl_->heartbeat->start();
-  logger("hive")->info("rbee-hive '{}' {} listening on {}, reporting to {}", impl_->options.config.hive_id,
-                       RBEE_VERSION, url(), impl_->options.queen_url);
+  logger("hive")->info("rbee-hive '{}' {} listening on {}, reporting to {}",
+                       impl_->options.config.hive_id, RBEE_VERSION, url(),
+                       impl_->options.queen_url);
   return impl_->port;
 }
 
@@ -106,6 +111,8 @@ void HiveApp::stop() {
   if (impl_->server_thread.joinable()) impl_->server_thread.join();
 }
 
-std::string HiveApp::url() const { return impl_->advertised_url(); }
+std::string HiveApp::url() const {
+  return impl_->advertised_url();
+}
 
 }  // namespace rbee::hive

@@ -31,7 +31,8 @@ CheckOutcome check_queen_reachable(const std::string& queen_url) {
   auto response = http::Client({queen_url, "", 2, 5}).get("/health");
   if (!response) return {"queen_reachable", false, response.error().message};
   if (response->status != 200) {
-    return {"queen_reachable", false, queen_url + " answered HTTP " + std::to_string(response->status)};
+    return {"queen_reachable", false,
+            queen_url + " answered HTTP " + std::to_string(response->status)};
   }
   return {"queen_reachable", true, queen_url};
 }
@@ -40,8 +41,8 @@ Json to_json(const CheckOutcome& outcome) {
   return Json{{"name", outcome.name}, {"ok", outcome.ok}, {"detail", outcome.detail}};
 }
 
-Status run_hive_check(const HiveOperationContext& context, const contracts::HiveCheckOperation& check,
-                      jobs::JobContext& job) {
+Status run_hive_check(const HiveOperationContext& context,
+                      const contracts::HiveCheckOperation& check, jobs::JobContext& job) {
   job.narrate("hive_check_start", "Checking hive '" + context.hive_id + "'");
   auto n_rounds = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(check.duration_s)));
   std::vector<CheckOutcome> outcomes;
@@ -50,17 +51,20 @@ Status run_hive_check(const HiveOperationContext& context, const contracts::Hive
   for (int64_t round = 1; round <= n_rounds; ++round) {
     if (job.cancelled()) return jobs::JobContext::cancelled_error();
     devices = context.devices();
-    outcomes = {check_state_writable(context.paths),
-                {"devices_detected", !devices.empty(), std::to_string(devices.size()) + " device(s)"},
-                check_queen_reachable(context.queen_url)};
-    double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    outcomes = {
+        check_state_writable(context.paths),
+        {"devices_detected", !devices.empty(), std::to_string(devices.size()) + " device(s)"},
+        check_queen_reachable(context.queen_url)};
+    double elapsed_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     double per_s = elapsed_s > 0 ? static_cast<double>(round) / elapsed_s : 0;
     if (n_rounds > 1) {
       job.progress({"check", "", false, round, n_rounds, per_s,
                     per_s > 0 ? static_cast<double>(n_rounds - round) / per_s : -1});
     }
     if (round < n_rounds && !job.wait_for(std::chrono::seconds(1))) {
-      job.narrate("hive_check_cancelled", "Check cancelled after " + std::to_string(round) + " round(s)");
+      job.narrate("hive_check_cancelled",
+                  "Check cancelled after " + std::to_string(round) + " round(s)");
       return jobs::JobContext::cancelled_error();
     }
   }
@@ -107,7 +111,8 @@ Result<jobs::PlannedJob> plan_hive_job(const HiveOperationContext& context, cons
                               return run_hive_check(context, check, job);
                             }};
   }
-  return Error{ErrorCode::kInvalidArgument, "operation '" + name + "' is not implemented by this hive"};
+  return Error{ErrorCode::kInvalidArgument,
+               "operation '" + name + "' is not implemented by this hive"};
 }
 
 }  // namespace rbee::hive

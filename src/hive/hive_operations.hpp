@@ -21,6 +21,7 @@ struct HiveOperationContext {
 };
 
 // Parses the body; refuses operations that run on the queen or on another hive (400).
-Result<jobs::PlannedJob> plan_hive_job(const HiveOperationContext& context, const contracts::Json& body);
+Result<jobs::PlannedJob> plan_hive_job(const HiveOperationContext& context,
+                                       const contracts::Json& body);
 
 }  // namespace rbee::hive

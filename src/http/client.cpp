@@ -17,7 +17,8 @@ std::chrono::microseconds to_duration(double seconds) {
 }  // namespace
 
 Client::Client(ClientOptions options) : options_(std::move(options)) {
-  while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
+  while (!options_.base_url.empty() && options_.base_url.back() == '/')
+    options_.base_url.pop_back();
 }
 
 namespace {
@@ -41,7 +42,8 @@ Result<ClientResponse> finish(const ClientOptions& options, const std::string& m
                               const std::string& path, const httplib::Result& result) {
   if (!result) {
     return make_error(ErrorCode::kUnavailable, "cannot reach " + options.base_url + " (" + method +
-                                                   " " + path + "): " + httplib::to_string(result.error()));
+                                                   " " + path +
+                                                   "): " + httplib::to_string(result.error()));
   }
   return ClientResponse{result->status, result->body};
 }
@@ -81,9 +83,12 @@ Result<ClientResponse> Client::del(const std::string& path) const {
   return finish(options_, "DELETE", path, connection.client.Delete(path, connection.headers));
 }
 
-Result<contracts::Json> Client::get_json(const std::string& path) const { return json_or_error(get(path)); }
+Result<contracts::Json> Client::get_json(const std::string& path) const {
+  return json_or_error(get(path));
+}
 
-Result<contracts::Json> Client::post_json(const std::string& path, const contracts::Json& body) const {
+Result<contracts::Json> Client::post_json(const std::string& path,
+                                          const contracts::Json& body) const {
   return json_or_error(post(path, body.dump()));
 }
 
@@ -91,7 +96,8 @@ Result<contracts::Json> Client::delete_json(const std::string& path) const {
   return json_or_error(del(path));
 }
 
-Status Client::stream_events(const std::string& path, const std::optional<std::string>& last_event_id,
+Status Client::stream_events(const std::string& path,
+                             const std::optional<std::string>& last_event_id,
                              const std::function<bool(SseEvent&&)>& on_event) const {
   Connection connection(options_);
   connection.headers.emplace("Accept", "text/event-stream");
@@ -120,7 +126,8 @@ Status Client::stream_events(const std::string& path, const std::optional<std::s
   if (stopped_by_caller) return ok_status();
   if (!result) {
     return make_error(ErrorCode::kUnavailable, "lost the event stream from " + options_.base_url +
-                                                   path + ": " + httplib::to_string(result.error()));
+                                                   path + ": " +
+                                                   httplib::to_string(result.error()));
   }
   if (result->status != 200) return error_from_response(ClientResponse{result->status, error_body});
   return ok_status();

@@ -4,8 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <mutex>
 #include <cstring>
+#include <mutex>
 
 #include "common/logging.hpp"
 #include "common/random.hpp"
@@ -18,7 +18,8 @@ namespace {
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }
@@ -27,12 +28,18 @@ bool iequals(std::string_view a, std::string_view b) {
 
 const char* reason_for(int status) {
   switch (status) {
-    case 400: return "the request is malformed";
-    case 404: return "no such endpoint";
-    case 405: return "method not allowed";
-    case 413: return "the request body is too large";
-    case 414: return "the request URI is too long";
-    default: return "request failed";
+    case 400:
+      return "the request is malformed";
+    case 404:
+      return "no such endpoint";
+    case 405:
+      return "method not allowed";
+    case 413:
+      return "the request body is too large";
+    case 414:
+      return "the request URI is too long";
+    default:
+      return "request failed";
   }
 }
 
@@ -113,22 +120,23 @@ struct Server::Impl {
     auto producer = response.stream;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider(
-        response.content_type, [this, producer](size_t /*offset*/, httplib::DataSink& sink) {
-          HttplibSink wrapped(sink, stopping);
-          producer(wrapped);
-          sink.done();
-          return true;
-        });
+    res.set_chunked_content_provider(response.content_type,
+                                     [this, producer](size_t /*offset*/, httplib::DataSink& sink) {
+                                       HttplibSink wrapped(sink, stopping);
+                                       producer(wrapped);
+                                       sink.done();
+                                       return true;
+                                     });
   }
 
   httplib::Server::Handler wrap(const std::string& method, Access access, Handler handler) {
     return [this, method, access, handler = std::move(handler)](const httplib::Request& req,
                                                                 httplib::Response& res) {
       if (access == Access::kClusterToken && !authorized(req)) {
-        write_response(error_response(Error{ErrorCode::kUnauthenticated,
-                                            "missing or wrong cluster token (Authorization: Bearer ...)"}),
-                       res);
+        write_response(
+            error_response(Error{ErrorCode::kUnauthenticated,
+                                 "missing or wrong cluster token (Authorization: Bearer ...)"}),
+            res);
         return;
       }
       try {
@@ -147,7 +155,9 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->cluster_token = impl_->options.cluster_token;
   auto& server = impl_->server;
   int n_threads = impl_->options.n_threads;
-  server.new_task_queue = [n_threads] { return new httplib::ThreadPool(static_cast<size_t>(n_threads)); };
+  server.new_task_queue = [n_threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(n_threads));
+  };
   server.set_payload_max_length(impl_->options.max_body_bytes);
   server.set_keep_alive_timeout(2);
   server.set_read_timeout(10, 0);
@@ -161,7 +171,9 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   });
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::route(const std::string& method, const std::string& pattern, Access access,
                    Handler handler) {
@@ -188,21 +200,25 @@ Result<int> Server::bind(const std::string& host, int port) {
     return bound;
   }
   if (!impl_->server.bind_to_port(host, port)) {
-    return make_error(ErrorCode::kUnavailable,
-                      "cannot listen on " + host + ":" + std::to_string(port) +
-                          " (is another program using the port?)");
+    return make_error(ErrorCode::kUnavailable, "cannot listen on " + host + ":" +
+                                                   std::to_string(port) +
+                                                   " (is another program using the port?)");
   }
   return port;
 }
 
-void Server::run() { impl_->server.listen_after_bind(); }
+void Server::run() {
+  impl_->server.listen_after_bind();
+}
 
 void Server::stop() {
   impl_->stopping = true;
   impl_->server.stop();
 }
 
-bool Server::is_stopping() const { return impl_->stopping.load(); }
+bool Server::is_stopping() const {
+  return impl_->stopping.load();
+}
 
 void Server::set_cluster_token(std::string token) {
   std::lock_guard lock(impl_->token_mu);

@@ -59,10 +59,10 @@ enum class Access {
 using Handler = std::function<Response(const Request&)>;
 
 struct ServerOptions {
-  std::string name = "rbee";             // for logs
+  std::string name = "rbee";            // for logs
   size_t max_body_bytes = 1024 * 1024;  // larger bodies get 413
-  int n_threads = 64;                    // streams hold a thread each
-  std::string cluster_token;             // required by kClusterToken routes
+  int n_threads = 64;                   // streams hold a thread each
+  std::string cluster_token;            // required by kClusterToken routes
 };
 
 class Server {

@@ -18,13 +18,13 @@ class ServerClientTest : public ::testing::Test {
     server_.route("GET", "/hello/([a-z]+)", Access::kPublic, [](const Request& req) {
       return json_response(200, Json{{"name", req.path_params.at(0)}});
     });
-    server_.route("POST", "/echo", Access::kPublic,
-                  [](const Request& req) { return json_response(200, Json{{"body", req.body}}); });
-    server_.route("POST", "/internal", Access::kClusterToken,
-                  [this](const Request&) {
-                    ++internal_calls_;
-                    return json_response(200, Json{{"ok", true}});
-                  });
+    server_.route("POST", "/echo", Access::kPublic, [](const Request& req) {
+      return json_response(200, Json{{"body", req.body}});
+    });
+    server_.route("POST", "/internal", Access::kClusterToken, [this](const Request&) {
+      ++internal_calls_;
+      return json_response(200, Json{{"ok", true}});
+    });
     server_.route("GET", "/fail", Access::kPublic, [](const Request&) {
       return error_response(Error{ErrorCode::kNotFound, "no such thing"});
     });
@@ -35,7 +35,8 @@ class ServerClientTest : public ::testing::Test {
       response.content_type = "text/event-stream";
       response.stream = [](StreamSink& sink) {
         for (int i = 1; i <= 3; ++i) {
-          sink.write(format_sse_event({std::to_string(i), "n", "{\"i\":" + std::to_string(i) + "}"}));
+          sink.write(
+              format_sse_event({std::to_string(i), "n", "{\"i\":" + std::to_string(i) + "}"}));
         }
       };
       return response;
@@ -116,10 +117,11 @@ TEST_F(ServerClientTest, ClusterTokenIsRequired) {
 TEST_F(ServerClientTest, StreamsEvents) {
   testing::RunningServer running(server_);
   std::vector<std::string> ids;
-  auto status = Client({running.url()}).stream_events("/stream", std::nullopt, [&](SseEvent&& event) {
-    ids.push_back(event.id);
-    return true;
-  });
+  auto status =
+      Client({running.url()}).stream_events("/stream", std::nullopt, [&](SseEvent&& event) {
+        ids.push_back(event.id);
+        return true;
+      });
   ASSERT_TRUE(status) << status.error().message;
   EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3"}));
 }

@@ -19,7 +19,9 @@ std::string format_sse_event(const SseEvent& event) {
   size_t start = 0;
   while (true) {
     size_t end = event.data.find('\n', start);
-    std::string_view line = std::string_view(event.data).substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string_view line =
+        std::string_view(event.data)
+            .substr(start, end == std::string::npos ? std::string::npos : end - start);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     out += "data: ";
     out += line;
@@ -63,7 +65,8 @@ bool SseParser::take_line(std::string_view line, const EventCallback& on_event) 
   if (line.front() == ':') return true;  // comment
   size_t colon = line.find(':');
   std::string_view field = line.substr(0, colon);
-  std::string_view value = colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
+  std::string_view value =
+      colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
   if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   if (field == "data") {
     if (has_data_) pending_.data.push_back('\n');

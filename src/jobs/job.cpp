@@ -16,8 +16,8 @@ Job::Job(std::string job_id, std::string operation, size_t max_events, uint64_t 
 
 contracts::JobInfo Job::info() const {
   std::lock_guard lock(mu_);
-  return contracts::JobInfo{job_id_,      operation_,   state_, created_ms_, started_ms_,
-                            finished_ms_, error_,       next_event_id_ - 1};
+  return contracts::JobInfo{job_id_,     operation_,   state_, created_ms_,
+                            started_ms_, finished_ms_, error_, next_event_id_ - 1};
 }
 
 std::optional<contracts::Json> Job::result() const {

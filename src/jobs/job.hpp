@@ -18,9 +18,9 @@
 namespace rbee::jobs {
 
 struct StoredEvent {
-  uint64_t id = 0;    // 1, 2, 3, ... within the job
-  std::string name;   // "narration", "progress", "result", "token", "done"
-  std::string data;   // one line of JSON
+  uint64_t id = 0;   // 1, 2, 3, ... within the job
+  std::string name;  // "narration", "progress", "result", "token", "done"
+  std::string data;  // one line of JSON
 };
 
 class Job {

@@ -17,9 +17,12 @@ constexpr int64_t kProgressIntervalMs = 250;
 JobContext::JobContext(std::shared_ptr<Job> job, std::string actor)
     : job_(std::move(job)), actor_(std::move(actor)) {}
 
-Error JobContext::cancelled_error() { return Error{ErrorCode::kCancelled, "the job was cancelled"}; }
+Error JobContext::cancelled_error() {
+  return Error{ErrorCode::kCancelled, "the job was cancelled"};
+}
 
-void JobContext::narrate(const std::string& action, const std::string& human, const std::string& level) {
+void JobContext::narrate(const std::string& action, const std::string& human,
+                         const std::string& level) {
   contracts::Narration narration{actor_, action, human, level, now_unix_ms(), job_->id(), ""};
   auto log = logger("jobs");
   log->log(spdlog::level::from_str(level == "warn" ? "warning" : level), "[{}] {}: {}", job_->id(),
@@ -36,9 +39,13 @@ void JobContext::progress(const contracts::Progress& progress) {
   job_->append(contracts::kEventProgress, to_json(progress));
 }
 
-void JobContext::result(const contracts::Json& data) { job_->append(contracts::kEventResult, data); }
+void JobContext::result(const contracts::Json& data) {
+  job_->append(contracts::kEventResult, data);
+}
 
-void JobContext::emit(const std::string& name, const contracts::Json& data) { job_->append(name, data); }
+void JobContext::emit(const std::string& name, const contracts::Json& data) {
+  job_->append(name, data);
+}
 
 bool JobContext::wait_for(std::chrono::milliseconds duration) const {
   std::mutex mu;

@@ -26,7 +26,8 @@ class JobContext {
   static Error cancelled_error();
 
   // A narration event (and the same line in this program's log).
-  void narrate(const std::string& action, const std::string& human, const std::string& level = "info");
+  void narrate(const std::string& action, const std::string& human,
+               const std::string& level = "info");
   // A progress event, at most one per phase every 250 ms (the first and the final one of a
   // phase always go out).
   void progress(const contracts::Progress& progress);

@@ -16,21 +16,25 @@ using contracts::JobState;
 
 JobRegistry::JobRegistry(JobRegistryOptions options) : options_(std::move(options)) {}
 
-JobRegistry::~JobRegistry() { shutdown(); }
+JobRegistry::~JobRegistry() {
+  shutdown();
+}
 
 Result<std::shared_ptr<Job>> JobRegistry::submit(const std::string& operation, JobRunner runner) {
   std::lock_guard lock(mu_);
   if (shut_down_) return make_error(ErrorCode::kUnavailable, "shutting down; no new jobs");
   evict_locked();
   if (n_running_ >= options_.max_running_jobs) {
-    return make_error(ErrorCode::kResourceExhausted,
-                      "too many jobs running (" + std::to_string(n_running_) + "); try again later");
+    return make_error(
+        ErrorCode::kResourceExhausted,
+        "too many jobs running (" + std::to_string(n_running_) + "); try again later");
   }
   auto job = std::make_shared<Job>("job-" + random_uuid(), operation, options_.max_events_per_job,
                                    next_sequence_++);
   jobs_[job->id()] = job;
   ++n_running_;
-  threads_[job->id()] = std::thread([this, job, runner = std::move(runner)] { run_job(job, runner); });
+  threads_[job->id()] =
+      std::thread([this, job, runner = std::move(runner)] { run_job(job, runner); });
   return job;
 }
 

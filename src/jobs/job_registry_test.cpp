@@ -68,7 +68,8 @@ TEST(JobRegistryTest, ErrorFailsTheJobWithTheError) {
 
 TEST(JobRegistryTest, ThrowingOperationFailsInsteadOfCrashing) {
   JobRegistry registry({"tester"});
-  auto job = registry.submit("demo", [](JobContext&) -> Status { throw std::runtime_error("boom"); });
+  auto job =
+      registry.submit("demo", [](JobContext&) -> Status { throw std::runtime_error("boom"); });
   ASSERT_TRUE(job);
   read_until_done(**job);
   EXPECT_EQ((*job)->info().state, JobState::kFailed);

@@ -23,7 +23,8 @@ uint64_t parse_last_event_id(const std::string& text) {
 }
 
 Response not_found(const std::string& job_id) {
-  return http::error_response(Error{ErrorCode::kNotFound, "no job '" + job_id + "' (unknown or expired)"});
+  return http::error_response(
+      Error{ErrorCode::kNotFound, "no job '" + job_id + "' (unknown or expired)"});
 }
 
 void stream_job(const std::shared_ptr<Job>& job, uint64_t after_id, http::StreamSink& sink) {
@@ -32,7 +33,8 @@ void stream_job(const std::shared_ptr<Job>& job, uint64_t after_id, http::Stream
     bool finished = false;
     auto events = job->events_after(after_id, kStreamPoll, &finished);
     for (const auto& event : events) {
-      std::string frame = http::format_sse_event({std::to_string(event.id), event.name, event.data});
+      std::string frame =
+          http::format_sse_event({std::to_string(event.id), event.name, event.data});
       if (!sink.write(frame)) return;
       after_id = event.id;
       last_write_ms = now_steady_ms();
@@ -66,13 +68,14 @@ void register_job_routes(http::Server& server, JobRegistry& registry, http::Acce
     return http::json_response(200, Json{{"jobs", jobs}});
   });
 
-  server.route("GET", std::string("/v1/jobs/") + kJobIdPattern, access, [&registry](const Request& req) {
-    auto job = registry.find(req.path_params.at(0));
-    if (!job) return not_found(req.path_params.at(0));
-    Json body = to_json(job->info());
-    if (auto result = job->result()) body["result"] = *result;
-    return http::json_response(200, body);
-  });
+  server.route("GET", std::string("/v1/jobs/") + kJobIdPattern, access,
+               [&registry](const Request& req) {
+                 auto job = registry.find(req.path_params.at(0));
+                 if (!job) return not_found(req.path_params.at(0));
+                 Json body = to_json(job->info());
+                 if (auto result = job->result()) body["result"] = *result;
+                 return http::json_response(200, body);
+               });
 
   server.route("GET", std::string("/v1/jobs/") + kJobIdPattern + "/stream", access,
                [&registry](const Request& req) {
@@ -81,19 +84,22 @@ void register_job_routes(http::Server& server, JobRegistry& registry, http::Acce
                  uint64_t after_id = parse_last_event_id(req.header("Last-Event-ID"));
                  Response response;
                  response.content_type = "text/event-stream";
-                 response.stream = [job, after_id](http::StreamSink& sink) { stream_job(job, after_id, sink); };
+                 response.stream = [job, after_id](http::StreamSink& sink) {
+                   stream_job(job, after_id, sink);
+                 };
                  return response;
                });
 
-  server.route("DELETE", std::string("/v1/jobs/") + kJobIdPattern, access, [&registry](const Request& req) {
-    const std::string& job_id = req.path_params.at(0);
-    auto status = registry.cancel(job_id);
-    if (!status) return http::error_response(status.error());
-    auto job = registry.find(job_id);
-    Json body = job ? to_json(job->info()) : Json{{"job_id", job_id}};
-    body["cancel_requested"] = true;
-    return http::json_response(202, body);
-  });
+  server.route("DELETE", std::string("/v1/jobs/") + kJobIdPattern, access,
+               [&registry](const Request& req) {
+                 const std::string& job_id = req.path_params.at(0);
+                 auto status = registry.cancel(job_id);
+                 if (!status) return http::error_response(status.error());
+                 auto job = registry.find(job_id);
+                 Json body = job ? to_json(job->info()) : Json{{"job_id", job_id}};
+                 body["cancel_requested"] = true;
+                 return http::json_response(202, body);
+               });
 }
 
 }  // namespace rbee::jobs

@@ -17,28 +17,31 @@ using namespace std::chrono_literals;
 class JobRoutesTest : public ::testing::Test {
  protected:
   JobRoutesTest() : server_(http::ServerOptions{"test", 4096, 16, "tok"}), registry_({"tester"}) {
-    register_job_routes(server_, registry_, http::Access::kPublic, [this](const Json& body) -> Result<PlannedJob> {
-      contracts::ObjectReader reader(body, "");
-      RBEE_RETURN_IF_ERROR(reader.expect_object());
-      std::string operation;
-      RBEE_RETURN_IF_ERROR(reader.required_string("operation", operation));
-      if (operation == "count") {
-        return PlannedJob{"count", [](JobContext& ctx) -> Status {
-                            for (int i = 0; i < 5; ++i) ctx.narrate("step", std::to_string(i));
-                            ctx.result(Json{{"counted", 5}});
-                            return ok_status();
-                          }};
-      }
-      if (operation == "wait") {
-        return PlannedJob{"wait", [this](JobContext& ctx) -> Status {
-                            waiting_ = true;
-                            bool finished = ctx.wait_for(60s);
-                            returned_ = true;
-                            return finished ? ok_status() : Status(JobContext::cancelled_error());
-                          }};
-      }
-      return Error{ErrorCode::kInvalidArgument, "field 'operation': unknown operation '" + operation + "'"};
-    });
+    register_job_routes(
+        server_, registry_, http::Access::kPublic, [this](const Json& body) -> Result<PlannedJob> {
+          contracts::ObjectReader reader(body, "");
+          RBEE_RETURN_IF_ERROR(reader.expect_object());
+          std::string operation;
+          RBEE_RETURN_IF_ERROR(reader.required_string("operation", operation));
+          if (operation == "count") {
+            return PlannedJob{"count", [](JobContext& ctx) -> Status {
+                                for (int i = 0; i < 5; ++i) ctx.narrate("step", std::to_string(i));
+                                ctx.result(Json{{"counted", 5}});
+                                return ok_status();
+                              }};
+          }
+          if (operation == "wait") {
+            return PlannedJob{"wait", [this](JobContext& ctx) -> Status {
+                                waiting_ = true;
+                                bool finished = ctx.wait_for(60s);
+                                returned_ = true;
+                                return finished ? ok_status()
+                                                : Status(JobContext::cancelled_error());
+                              }};
+          }
+          return Error{ErrorCode::kInvalidArgument,
+                       "field 'operation': unknown operation '" + operation + "'"};
+        });
   }
 
   std::vector<http::SseEvent> stream(const std::string& url, const std::string& job_id,
@@ -106,7 +109,8 @@ TEST_F(JobRoutesTest, BadRequestsCreateNoJob) {
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 400);
   EXPECT_NE(missing->body.find("missing field 'operation'"), std::string::npos);
-  auto oversized = client.post("/v1/jobs", R"({"operation":"count","pad":")" + std::string(8192, 'x') + "\"}");
+  auto oversized =
+      client.post("/v1/jobs", R"({"operation":"count","pad":")" + std::string(8192, 'x') + "\"}");
   ASSERT_TRUE(oversized);
   EXPECT_EQ(oversized->status, 413);
   EXPECT_TRUE(registry_.list().empty());

@@ -90,7 +90,8 @@ Result<std::string> run_and_capture(const std::vector<std::string>& argv,
   char buffer[4096];
   bool timed_out = false;
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -148,7 +149,8 @@ Status stop_process(pid_t pid, std::chrono::milliseconds grace) {
   ::kill(pid, SIGTERM);
   if (poll_until([pid] { return !process_alive(pid); }, grace)) return ok_status();
   ::kill(pid, SIGKILL);
-  if (poll_until([pid] { return !process_alive(pid); }, std::chrono::seconds(1))) return ok_status();
+  if (poll_until([pid] { return !process_alive(pid); }, std::chrono::seconds(1)))
+    return ok_status();
   return make_error(ErrorCode::kDeadlineExceeded,
                     "process " + std::to_string(pid) + " is still running after SIGKILL");
 }

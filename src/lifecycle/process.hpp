@@ -16,9 +16,9 @@
 namespace rbee::lifecycle {
 
 struct SpawnOptions {
-  std::vector<std::string> argv;      // argv[0] is the program's path
-  std::filesystem::path log_file;     // stdout and stderr are appended here
-  bool new_session = true;            // detach from the caller's terminal and signals
+  std::vector<std::string> argv;   // argv[0] is the program's path
+  std::filesystem::path log_file;  // stdout and stderr are appended here
+  bool new_session = true;         // detach from the caller's terminal and signals
 };
 
 // Starts a process. kNotFound when the program does not exist, kInternal on other failures.

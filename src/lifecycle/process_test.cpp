@@ -31,13 +31,16 @@ TEST(ProcessTest, StopProcessEndsASleeper) {
   auto pid = spawn_process({{"/bin/sleep", "60"}, "", true});
   ASSERT_TRUE(pid);
   EXPECT_TRUE(process_alive(*pid));
-  EXPECT_EQ(std::filesystem::path(process_program(*pid)).filename(), "sleep");
+  // Until exec() completes, /proc shows the spawning program.
+  EXPECT_TRUE(poll_until(
+      [&] { return std::filesystem::path(process_program(*pid)).filename() == "sleep"; }, 5s));
   ASSERT_TRUE(stop_process(*pid, 2s));
   EXPECT_FALSE(process_alive(*pid));
 }
 
 TEST(ProcessTest, StopProcessKillsWhatIgnoresSigterm) {
-  auto pid = spawn_process({{"/bin/sh", "-c", "trap '' TERM; while true; do sleep 0.05; done"}, "", true});
+  auto pid =
+      spawn_process({{"/bin/sh", "-c", "trap '' TERM; while true; do sleep 0.05; done"}, "", true});
   ASSERT_TRUE(pid);
   ASSERT_TRUE(poll_until([&] { return process_program(*pid) == "/bin/sh"; }, 5s));
   ASSERT_TRUE(stop_process(*pid, 200ms));

@@ -29,7 +29,8 @@ HiveEntry HiveRegistry::view(const Stored& stored, int64_t now_steady) {
   entry.first_seen_ms = stored.first_seen_ms;
   entry.last_seen_ms = stored.last_seen_ms;
   entry.last_seen_ago_ms = now_steady - stored.last_seen_steady_ms;
-  bool missed = entry.last_seen_ago_ms > kMissedBeatsUntilUnreachable * stored.beat.heartbeat_interval_ms;
+  bool missed =
+      entry.last_seen_ago_ms > kMissedBeatsUntilUnreachable * stored.beat.heartbeat_interval_ms;
   entry.state = missed ? "unreachable" : "online";
   return entry;
 }

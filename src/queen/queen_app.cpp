@@ -46,7 +46,9 @@ struct QueenApp::Impl {
 
   Json status_json() const {
     // Workers arrive with the inference issue; until then the list is honestly empty.
-    return Json{{"version", RBEE_VERSION}, {"uptime_s", uptime_s()}, {"hives", hives_json()},
+    return Json{{"version", RBEE_VERSION},
+                {"uptime_s", uptime_s()},
+                {"hives", hives_json()},
                 {"workers", Json::array()}};
   }
 
@@ -73,15 +75,17 @@ struct QueenApp::Impl {
     const auto& get = std::get<contracts::HiveGetOperation>(operation);
     return jobs::PlannedJob{name, [this, alias = get.alias](jobs::JobContext& job) -> Status {
                               auto entry = hives.get(alias);
-                              if (!entry) return Error{ErrorCode::kNotFound, "unknown hive '" + alias + "'"};
+                              if (!entry)
+                                return Error{ErrorCode::kNotFound, "unknown hive '" + alias + "'"};
                               job.result(Json{{"hive", to_json(*entry)}});
                               return ok_status();
                             }};
   }
 
   void register_routes() {
-    server.route("GET", "/health", http::Access::kPublic,
-                 [](const http::Request&) { return http::json_response(200, Json{{"status", "ok"}}); });
+    server.route("GET", "/health", http::Access::kPublic, [](const http::Request&) {
+      return http::json_response(200, Json{{"status", "ok"}});
+    });
     server.route("GET", "/v1/info", http::Access::kPublic, [this](const http::Request&) {
       return http::json_response(200, Json{{"name", "queen-rbee"},
                                            {"version", RBEE_VERSION},
@@ -93,16 +97,18 @@ struct QueenApp::Impl {
     server.route("GET", "/v1/hives", http::Access::kPublic, [this](const http::Request&) {
       return http::json_response(200, Json{{"hives", hives_json()}});
     });
-    server.route("POST", "/v1/hives/heartbeat", http::Access::kClusterToken, [this](const http::Request& req) {
-      auto body = contracts::parse_json_text(req.body);
-      if (!body) return http::error_response(body.error());
-      auto beat = contracts::parse_hive_heartbeat(*body);
-      if (!beat) return http::error_response(beat.error());
-      if (hives.record(*beat)) {
-        logger("queen")->info("hive '{}' registered from {}", beat->hive_id, beat->url);
-      }
-      return http::json_response(200, Json{{"status", "ok"}});
-    });
+    server.route("POST", "/v1/hives/heartbeat", http::Access::kClusterToken,
+                 [this](const http::Request& req) {
+                   auto body = contracts::parse_json_text(req.body);
+                   if (!body) return http::error_response(body.error());
+                   auto beat = contracts::parse_hive_heartbeat(*body);
+                   if (!beat) return http::error_response(beat.error());
+                   if (hives.record(*beat)) {
+                     logger("queen")->info("hive '{}' registered from {}", beat->hive_id,
+                                           beat->url);
+                   }
+                   return http::json_response(200, Json{{"status", "ok"}});
+                 });
     server.route("POST", "/v1/shutdown", http::Access::kClusterToken, [this](const http::Request&) {
       logger("queen")->info("shutdown requested over HTTP");
       on_shutdown_request();
@@ -118,14 +124,19 @@ QueenApp::QueenApp(QueenOptions options, std::function<void()> on_shutdown_reque
   impl_->register_routes();
 }
 
-QueenApp::~QueenApp() { stop(); }
+QueenApp::~QueenApp() {
+  stop();
+}
 
 Result<int> QueenApp::start() {
-  RBEE_ASSIGN_OR_RETURN(impl_->cluster_token, load_or_create_cluster_token(impl_->options.paths.token_file()));
+  RBEE_ASSIGN_OR_RETURN(impl_->cluster_token,
+                        load_or_create_cluster_token(impl_->options.paths.token_file()));
   impl_->server.set_cluster_token(impl_->cluster_token);
-  RBEE_ASSIGN_OR_RETURN(int port, impl_->server.bind(impl_->options.config.host, impl_->options.config.port));
+  RBEE_ASSIGN_OR_RETURN(int port,
+                        impl_->server.bind(impl_->options.config.host, impl_->options.config.port));
   impl_->server_thread = std::thread([this] { impl_->server.run(); });
-  logger("queen")->info("queen-rbee {} listening on http://{}:{}", RBEE_VERSION, impl_->options.config.host, port);
+  logger("queen")->info("queen-rbee {} listening on http://{}:{}", RBEE_VERSION,
+                        impl_->options.config.host, port);
   return port;
 }
 

@@ -114,7 +114,8 @@ TEST(CliTest, CheckOnAnUnknownHiveFailsClearly) {
 
 TEST(CliTest, BadConfigNamesTheLine) {
   RbeeHome home;
-  ASSERT_TRUE(write_file_atomic(home.config_dir() / "config.toml", "[queen]\nport = 1\nport = 2\n"));
+  ASSERT_TRUE(
+      write_file_atomic(home.config_dir() / "config.toml", "[queen]\nport = 1\nport = 2\n"));
   auto result = home.rbee({"status"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("config.toml:3"), std::string::npos) << result.err;
@@ -123,7 +124,8 @@ TEST(CliTest, BadConfigNamesTheLine) {
 
 TEST(CliTest, UnreachableExplicitQueenIsAnErrorNotAStart) {
   RbeeHome home;
-  auto result = home.rbee({"--queen-url", "http://127.0.0.1:" + std::to_string(free_port()), "status"});
+  auto result =
+      home.rbee({"--queen-url", "http://127.0.0.1:" + std::to_string(free_port()), "status"});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("cannot reach"), std::string::npos) << result.err;
   EXPECT_EQ(home.live_pid("queen-rbee"), 0);
@@ -153,7 +155,8 @@ TEST(CliTest, CtrlCCancelsTheJobOnTheServer) {
   EXPECT_TRUE(eventually(
       [&] {
         auto hive_jobs = home.hive().get_json("/v1/jobs");
-        return hive_jobs && (*hive_jobs)["jobs"].size() == 1 && (*hive_jobs)["jobs"][0]["state"] == "cancelled";
+        return hive_jobs && (*hive_jobs)["jobs"].size() == 1 &&
+               (*hive_jobs)["jobs"][0]["state"] == "cancelled";
       },
       10s));
 }

@@ -16,14 +16,18 @@ std::chrono::milliseconds intervals(const RbeeHome& home, double n) {
 }
 
 Json heartbeat_body(const std::string& hive_id) {
-  return {{"hive_id", hive_id}, {"url", "http://127.0.0.1:1"}, {"version", "x"}, {"heartbeat_interval_ms", 1000},
+  return {{"hive_id", hive_id},
+          {"url", "http://127.0.0.1:1"},
+          {"version", "x"},
+          {"heartbeat_interval_ms", 1000},
           {"devices", Json::array()}};
 }
 
 TEST(ClusterTest, HeartbeatWithoutOrWithWrongTokenIs401AndChangesNothing) {
   RbeeHome home;
   ASSERT_EQ(home.rbee({"queen", "start"}).exit_code, 0);
-  for (const std::string& token : {std::string(), std::string("wrong-token"), home.cluster_token() + "x"}) {
+  for (const std::string& token :
+       {std::string(), std::string("wrong-token"), home.cluster_token() + "x"}) {
     http::Client client({home.queen_url(), token, 2, 10});
     auto response = client.post("/v1/hives/heartbeat", heartbeat_body("intruder").dump());
     ASSERT_TRUE(response);
@@ -73,7 +77,8 @@ TEST(ClusterTest, KilledHiveBecomesUnreachableAndComesBack) {
   ASSERT_TRUE(eventually([&] { return !lifecycle::process_alive(hive); }, 5s));
   auto killed_at = std::chrono::steady_clock::now();
   // Three missed beats, plus one interval of slack for the timing of the last beat.
-  ASSERT_TRUE(eventually([&] { return home.hive_state("localhost") == "unreachable"; }, intervals(home, 4) + 1s));
+  ASSERT_TRUE(eventually([&] { return home.hive_state("localhost") == "unreachable"; },
+                         intervals(home, 4) + 1s));
   EXPECT_LE(std::chrono::steady_clock::now() - killed_at, intervals(home, 4) + 1s);
 
   // A job for an unreachable hive fails with a clear error.
@@ -111,7 +116,8 @@ TEST(ClusterTest, RestartedQueenRelearnsTheHiveWithinOneInterval) {
       << std::chrono::duration_cast<std::chrono::milliseconds>(relearned_after).count() << " ms";
   EXPECT_EQ(home.live_pid("rbee-hive"), hive);  // the same hive process, never restarted
 
-  auto stop = http::Client({home.queen_url(), home.cluster_token(), 2, 10}).post("/v1/shutdown", "{}");
+  auto stop =
+      http::Client({home.queen_url(), home.cluster_token(), 2, 10}).post("/v1/shutdown", "{}");
   ASSERT_TRUE(stop);
   EXPECT_EQ(stop->status, 202);
   EXPECT_EQ(new_queen.finish(10s).exit_code, 0);

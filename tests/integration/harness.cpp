@@ -20,7 +20,9 @@ extern char** environ;
 
 namespace rbee::integration {
 
-std::filesystem::path bin_dir() { return RBEE_TEST_BIN_DIR; }
+std::filesystem::path bin_dir() {
+  return RBEE_TEST_BIN_DIR;
+}
 
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -62,7 +64,8 @@ RunningCommand::RunningCommand(const std::vector<std::string>& argv,
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
-  if (::posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), envp.data()) != 0) std::abort();
+  if (::posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), envp.data()) != 0)
+    std::abort();
   posix_spawn_file_actions_destroy(&actions);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
@@ -109,7 +112,9 @@ bool RunningCommand::wait_for_output(const std::string& text, std::chrono::milli
   return true;
 }
 
-void RunningCommand::send_signal(int signal) { ::kill(pid_, signal); }
+void RunningCommand::send_signal(int signal) {
+  ::kill(pid_, signal);
+}
 
 CommandResult RunningCommand::finish(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -137,8 +142,9 @@ RbeeHome::RbeeHome(double heartbeat_s) : heartbeat_s_(heartbeat_s) {
   hive_port_ = free_port();
   while (hive_port_ == queen_port_) hive_port_ = free_port();
   std::filesystem::create_directories(config_dir());
-  std::string config = "[queen]\nport = " + std::to_string(queen_port_) + "\n\n[hive]\nport = " +
-                       std::to_string(hive_port_) + "\nheartbeat_s = " + std::to_string(heartbeat_s) + "\n";
+  std::string config = "[queen]\nport = " + std::to_string(queen_port_) +
+                       "\n\n[hive]\nport = " + std::to_string(hive_port_) +
+                       "\nheartbeat_s = " + std::to_string(heartbeat_s) + "\n";
   if (!write_file_atomic(config_dir() / "config.toml", config)) std::abort();
 }
 
@@ -152,9 +158,12 @@ RbeeHome::~RbeeHome() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::map<std::string, std::string> RbeeHome::env() const { return {{"RBEE_HOME", path_.string()}}; }
+std::map<std::string, std::string> RbeeHome::env() const {
+  return {{"RBEE_HOME", path_.string()}};
+}
 
-CommandResult RbeeHome::rbee(const std::vector<std::string>& args, std::chrono::milliseconds timeout) const {
+CommandResult RbeeHome::rbee(const std::vector<std::string>& args,
+                             std::chrono::milliseconds timeout) const {
   return start_rbee(args)->finish(timeout);
 }
 
@@ -199,10 +208,11 @@ std::string submit_job(const http::Client& client, const Json& operation) {
 std::vector<http::SseEvent> read_events(const http::Client& client, const std::string& job_id,
                                         std::optional<std::string> last_event_id) {
   std::vector<http::SseEvent> events;
-  auto status = client.stream_events("/v1/jobs/" + job_id + "/stream", last_event_id, [&](http::SseEvent&& event) {
-    events.push_back(std::move(event));
-    return true;
-  });
+  auto status = client.stream_events("/v1/jobs/" + job_id + "/stream", last_event_id,
+                                     [&](http::SseEvent&& event) {
+                                       events.push_back(std::move(event));
+                                       return true;
+                                     });
   EXPECT_TRUE(status) << status.error().message;
   return events;
 }

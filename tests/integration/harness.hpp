@@ -34,7 +34,8 @@ struct CommandResult {
 // A program started by a test, with stdout and stderr captured.
 class RunningCommand {
  public:
-  RunningCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env);
+  RunningCommand(const std::vector<std::string>& argv,
+                 const std::map<std::string, std::string>& env);
   ~RunningCommand();  // kills it if it still runs
   RunningCommand(const RunningCommand&) = delete;
   RunningCommand& operator=(const RunningCommand&) = delete;

@@ -78,7 +78,8 @@ TEST_F(JobApiTest, BadRequestsAreRefusedAndCreateNoJob) {
     EXPECT_EQ(response->status, c.status) << c.body.substr(0, 80);
     auto body = Json::parse(response->body, nullptr, false);
     ASSERT_TRUE(body.is_object()) << response->body;
-    EXPECT_NE(body["error"]["message"].get<std::string>().find(c.says), std::string::npos) << response->body;
+    EXPECT_NE(body["error"]["message"].get<std::string>().find(c.says), std::string::npos)
+        << response->body;
   }
   auto jobs = queen.get_json("/v1/jobs");
   ASSERT_TRUE(jobs);
