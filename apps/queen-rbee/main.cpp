@@ -30,12 +30,14 @@ int main(int argc, char** argv) {
   rbee::set_log_level(log_level);
 
   rbee::queen::QueenApp queen({config, setup->paths}, [&shutdown] { shutdown.request(); });
-  auto port = queen.start();
+  auto port = queen.bind();
   if (!port) {
     std::fprintf(stderr, "queen-rbee: %s\n", port.error().message.c_str());
     return 1;
   }
+  // The pid file names a process that owns the port and is about to answer.
   rbee::PidFileGuard pid_file(setup->paths.pid_file("queen-rbee"));
+  queen.serve();
   shutdown.wait();
   std::fprintf(stderr, "queen-rbee: shutting down\n");
   queen.stop();

@@ -47,12 +47,14 @@ int main(int argc, char** argv) {
       config.queen_url.empty() ? setup->config.local_queen_url() : config.queen_url;
 
   rbee::hive::HiveApp hive({config, setup->paths, queen_url}, [&shutdown] { shutdown.request(); });
-  auto port = hive.start();
+  auto port = hive.bind();
   if (!port) {
     std::fprintf(stderr, "rbee-hive: %s\n", port.error().message.c_str());
     return 1;
   }
+  // The pid file names a process that owns the port and is about to answer.
   rbee::PidFileGuard pid_file(setup->paths.pid_file("rbee-hive"));
+  hive.serve();
   shutdown.wait();
   std::fprintf(stderr, "rbee-hive: shutting down\n");
   hive.stop();

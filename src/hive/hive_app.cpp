@@ -85,9 +85,13 @@ HiveApp::~HiveApp() {
   stop();
 }
 
-Result<int> HiveApp::start() {
+Result<int> HiveApp::bind() {
   RBEE_ASSIGN_OR_RETURN(impl_->port,
                         impl_->server.bind(impl_->options.config.host, impl_->options.config.port));
+  return impl_->port;
+}
+
+void HiveApp::serve() {
   impl_->server_thread = std::thread([this] { impl_->server.run(); });
   HeartbeatOptions heartbeat{
       impl_->options.queen_url, impl_->options.paths.token_file(),
@@ -99,7 +103,6 @@ Result<int> HiveApp::start() {
   logger("hive")->info("rbee-hive '{}' {} listening on {}, reporting to {}",
                        impl_->options.config.hive_id, RBEE_VERSION, url(),
                        impl_->options.queen_url);
-  return impl_->port;
 }
 
 void HiveApp::stop() {

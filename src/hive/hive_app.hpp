@@ -32,9 +32,10 @@ class HiveApp {
   HiveApp(const HiveApp&) = delete;
   HiveApp& operator=(const HiveApp&) = delete;
 
-  // Binds, then serves and heartbeats in background threads. Returns the bound port;
-  // kUnavailable when the port is taken.
-  Result<int> start();
+  // Binds the port. Returns the bound port; kUnavailable when the port is taken.
+  Result<int> bind();
+  // Serves and heartbeats in background threads. Call after bind().
+  void serve();
   // Stops heartbeats, cancels running jobs, stops serving. Idempotent.
   void stop();
 

@@ -26,6 +26,7 @@ struct QueenApp::Impl {
   HiveRegistry hives;
   std::string cluster_token;
   std::thread server_thread;
+  int port = 0;
   int64_t started_steady_ms = now_steady_ms();
   bool stopped = false;
 
@@ -128,16 +129,20 @@ QueenApp::~QueenApp() {
   stop();
 }
 
-Result<int> QueenApp::start() {
+Result<int> QueenApp::bind() {
   RBEE_ASSIGN_OR_RETURN(impl_->cluster_token,
                         load_or_create_cluster_token(impl_->options.paths.token_file()));
   impl_->server.set_cluster_token(impl_->cluster_token);
   RBEE_ASSIGN_OR_RETURN(int port,
                         impl_->server.bind(impl_->options.config.host, impl_->options.config.port));
+  impl_->port = port;
+  return port;
+}
+
+void QueenApp::serve() {
   impl_->server_thread = std::thread([this] { impl_->server.run(); });
   logger("queen")->info("queen-rbee {} listening on http://{}:{}", RBEE_VERSION,
-                        impl_->options.config.host, port);
-  return port;
+                        impl_->options.config.host, impl_->port);
 }
 
 void QueenApp::stop() {

@@ -30,9 +30,11 @@ class QueenApp {
   QueenApp(const QueenApp&) = delete;
   QueenApp& operator=(const QueenApp&) = delete;
 
-  // Loads or creates the cluster token, binds and serves in a background thread. Returns the
-  // bound port; kUnavailable when the port is taken.
-  Result<int> start();
+  // Loads or creates the cluster token and binds the port. Returns the bound port;
+  // kUnavailable when the port is taken.
+  Result<int> bind();
+  // Serves in a background thread. Call after bind().
+  void serve();
   // Cancels running jobs and stops serving. Idempotent.
   void stop();
 
