@@ -55,12 +55,13 @@ Status run_hive_check(const HiveOperationContext& context,
         check_state_writable(context.paths),
         {"devices_detected", !devices.empty(), std::to_string(devices.size()) + " device(s)"},
         check_queen_reachable(context.queen_url)};
-    double elapsed_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    double per_s = elapsed_s > 0 ? static_cast<double>(round) / elapsed_s : 0;
     if (n_rounds > 1) {
-      job.progress({"check", "", false, round, n_rounds, per_s,
-                    per_s > 0 ? static_cast<double>(n_rounds - round) / per_s : -1});
+      // One round a second: the rate counts finished intervals, the ETA the rounds left.
+      double elapsed_s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      double per_s = round > 1 && elapsed_s > 0 ? static_cast<double>(round - 1) / elapsed_s : 0;
+      job.progress(
+          {"check", "", false, round, n_rounds, per_s, static_cast<double>(n_rounds - round)});
     }
     if (round < n_rounds && !job.wait_for(std::chrono::seconds(1))) {
       job.narrate("hive_check_cancelled",
