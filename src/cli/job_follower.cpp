@@ -8,12 +8,12 @@
 #include <cstdio>
 #include <thread>
 
+#include "jobs/remote_job.hpp"
+
 namespace rbee::cli {
 namespace {
 
 using contracts::Json;
-
-constexpr int kMaxResumes = 3;
 
 std::atomic<int> g_interrupts{0};
 int g_wake_pipe[2] = {-1, -1};
@@ -88,35 +88,21 @@ int run_job(const http::Client& queen, const Json& operation, const RenderOption
 
   JobRenderer renderer(options, name);
   CancelOnInterrupt cancel_on_interrupt(queen, job->job_id);
-  std::optional<contracts::Done> done;
-  std::optional<std::string> last_event_id;
-  Status stream_status;
-  for (int attempt = 0; attempt <= kMaxResumes && !done; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
-    stream_status = queen.stream_events(job->sse_url, last_event_id, [&](http::SseEvent&& event) {
-      if (!event.id.empty()) last_event_id = event.id;
-      auto data = contracts::parse_json_text(event.data);
-      if (!data) return true;
-      if (event.event == contracts::kEventNarration) {
-        renderer.narration(*data);
-      } else if (event.event == contracts::kEventProgress) {
-        renderer.progress(*data);
-      } else if (event.event == contracts::kEventToken) {
-        renderer.token(*data);
-      } else if (event.event == contracts::kEventResult) {
-        renderer.result(*data);
-      } else if (event.event == contracts::kEventDone) {
-        auto parsed = contracts::parse_done(*data);
-        done = parsed ? *parsed : contracts::Done{contracts::JobState::kFailed, parsed.error()};
-        return false;
-      }
-      return true;
-    });
-  }
+  auto done =
+      jobs::follow_remote_job(queen, job->sse_url, [&](const std::string& event_name, Json& data) {
+        if (event_name == contracts::kEventNarration) {
+          renderer.narration(data);
+        } else if (event_name == contracts::kEventProgress) {
+          renderer.progress(data);
+        } else if (event_name == contracts::kEventToken) {
+          renderer.token(data);
+        } else if (event_name == contracts::kEventResult) {
+          renderer.result(data);
+        }
+      });
   if (!done) {
     std::fprintf(stderr, "rbee: lost the connection to the queen while following %s: %s\n",
-                 job->job_id.c_str(),
-                 stream_status ? "the stream ended early" : stream_status.error().message.c_str());
+                 job->job_id.c_str(), done.error().message.c_str());
     return 1;
   }
   return renderer.done(*done);

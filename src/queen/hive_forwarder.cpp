@@ -1,16 +1,14 @@
 #include "queen/hive_forwarder.hpp"
 
 #include <stop_token>
-#include <thread>
 
 #include "http/client.hpp"
+#include "jobs/remote_job.hpp"
 
 namespace rbee::queen {
 namespace {
 
 using contracts::Json;
-
-constexpr int kMaxStreamResumes = 3;
 
 }  // namespace
 
@@ -49,33 +47,15 @@ Status forward_to_hive(const HiveRegistry& hives, const std::string& cluster_tok
   std::stop_callback cancel_on_hive(
       job.stop_token(), [&client, id = hive_job->job_id] { (void)client.del("/v1/jobs/" + id); });
 
-  std::optional<contracts::Done> done;
-  std::optional<std::string> last_event_id;
-  Status stream_status;
-  for (int attempt = 0; attempt <= kMaxStreamResumes && !done; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
-    stream_status =
-        client.stream_events(hive_job->sse_url, last_event_id, [&](http::SseEvent&& event) {
-          if (!event.id.empty()) last_event_id = event.id;
-          auto data = contracts::parse_json_text(event.data);
-          if (!data) return true;  // a malformed event is dropped, not fatal
-          if (event.event == contracts::kEventDone) {
-            auto parsed = contracts::parse_done(*data);
-            done = parsed ? *parsed : contracts::Done{contracts::JobState::kFailed, parsed.error()};
-            return false;
-          }
-          if (data->is_object()) (*data)["hive_id"] = hive_id;
-          job.emit(event.event, *data);
-          return true;
-        });
-    if (stream_status && !done) {
-      stream_status = Error{ErrorCode::kUnavailable, "the stream ended before the job did"};
-    }
-  }
+  auto done = jobs::follow_remote_job(client, hive_job->sse_url,
+                                      [&](const std::string& event_name, Json& data) {
+                                        if (data.is_object()) data["hive_id"] = hive_id;
+                                        job.emit(event_name, data);
+                                      });
   if (!done) {
     if (job.cancelled()) return jobs::JobContext::cancelled_error();
-    return Error{ErrorCode::kUnavailable, "lost hive '" + hive_id + "' while it ran " + name +
-                                              ": " + stream_status.error().message};
+    return Error{ErrorCode::kUnavailable,
+                 "lost hive '" + hive_id + "' while it ran " + name + ": " + done.error().message};
   }
   switch (done->status) {
     case contracts::JobState::kCompleted:
