@@ -1,0 +1,146 @@
+// Tokenizer on small in-memory vocabularies: no test data needed.
+
+#include "engine/tokenizer/tokenizer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+namespace rbee::engine {
+namespace {
+
+// <unk> <s> </s>, the 256 byte tokens, then a few pieces with scores.
+Vocabulary tiny_spm_vocabulary() {
+  Vocabulary vocab;
+  vocab.model = "llama";
+  const auto add = [&](std::string text, float score, TokenType type) {
+    vocab.tokens.push_back(std::move(text));
+    vocab.scores.push_back(score);
+    vocab.token_types.push_back(type);
+  };
+  add("<unk>", 0, TokenType::kUnknown);
+  add("<s>", 0, TokenType::kControl);
+  add("</s>", 0, TokenType::kControl);
+  for (int byte = 0; byte < 256; ++byte) {
+    char hex[8];
+    std::snprintf(hex, sizeof(hex), "<0x%02X>", byte);
+    add(hex, 0, TokenType::kByte);
+  }
+  add("\xE2\x96\x81", -1, TokenType::kNormal);       // 259 ▁
+  add("h", -2, TokenType::kNormal);                  // 260
+  add("e", -2, TokenType::kNormal);                  // 261
+  add("l", -2, TokenType::kNormal);                  // 262
+  add("o", -2, TokenType::kNormal);                  // 263
+  add("ll", -3, TokenType::kNormal);                 // 264
+  add("he", -4, TokenType::kNormal);                 // 265
+  add("llo", -5, TokenType::kNormal);                // 266
+  add("hello", -6, TokenType::kNormal);              // 267
+  add("\xE2\x96\x81hello", -7, TokenType::kNormal);  // 268 ▁hello
+  add("<|user|>", 0, TokenType::kUserDefined);       // 269
+  return vocab;
+}
+
+TEST(SpmTokenizerTest, MergesByScoreAndAddsSpacePrefix) {
+  auto tokenizer = Tokenizer::create(tiny_spm_vocabulary());
+  ASSERT_TRUE(tokenizer) << tokenizer.error().message;
+  EXPECT_EQ(tokenizer->encode("hello", false, false), (std::vector<TokenId>{268}));
+  EXPECT_EQ(tokenizer->encode("hello", true, false), (std::vector<TokenId>{1, 268}));
+  EXPECT_EQ(tokenizer->encode("", false, false), std::vector<TokenId>{});
+  EXPECT_EQ(tokenizer->encode("", true, false), (std::vector<TokenId>{1}));
+  // "hell": ll (-3) before he (-4), then nothing joins "he"+"ll".
+  EXPECT_EQ(tokenizer->encode("hell", false, false), (std::vector<TokenId>{259, 265, 264}));
+}
+
+TEST(SpmTokenizerTest, FallsBackToBytes) {
+  auto tokenizer = Tokenizer::create(tiny_spm_vocabulary());
+  ASSERT_TRUE(tokenizer);
+  // é is C3 A9: not a piece, so two byte tokens (3 + byte).
+  EXPECT_EQ(tokenizer->encode("h\xC3\xA9", false, false),
+            (std::vector<TokenId>{259, 260, 3 + 0xC3, 3 + 0xA9}));
+  const std::vector<TokenId> ids = tokenizer->encode("h\xC3\xA9 hello", false, false);
+  EXPECT_EQ(tokenizer->decode(ids, false, false), "h\xC3\xA9 hello");
+}
+
+TEST(SpmTokenizerTest, SpecialTokensInText) {
+  auto tokenizer = Tokenizer::create(tiny_spm_vocabulary());
+  ASSERT_TRUE(tokenizer);
+  // Control tokens are text unless parse_special; user-defined ones always match, and the
+  // text after a special token gets a space prefix again.
+  EXPECT_EQ(tokenizer->encode("<s>hello", false, true), (std::vector<TokenId>{1, 268}));
+  EXPECT_NE(tokenizer->encode("<s>hello", false, false).front(), 1);
+  EXPECT_EQ(tokenizer->encode("<|user|>hello", false, false), (std::vector<TokenId>{269, 268}));
+  EXPECT_EQ(tokenizer->encode("hello<|user|>", false, false), (std::vector<TokenId>{268, 269}));
+  // The space prefix is dropped from the first piece only, here "<s>" (as llama.cpp does).
+  EXPECT_EQ(tokenizer->decode(std::vector<TokenId>{1, 268}, false, true), "<s> hello");
+  EXPECT_EQ(tokenizer->decode(std::vector<TokenId>{1, 268}, true, false), " hello");
+  EXPECT_EQ(tokenizer->decode(std::vector<TokenId>{268}, false, false), "hello");
+  EXPECT_TRUE(tokenizer->is_end_of_generation(2));
+  EXPECT_FALSE(tokenizer->is_end_of_generation(268));
+}
+
+Vocabulary tiny_bpe_vocabulary() {
+  Vocabulary vocab;
+  vocab.model = "gpt2";
+  vocab.pre = "gpt-2";
+  vocab.tokens = {"h",        "e",
+                  "l",        "o",
+                  "\xC4\xA0", "he",
+                  "ll",       "hell",
+                  "hello",    "\xC4\xA0hello",
+                  "!",        "<|endoftext|>"};
+  vocab.token_types.assign(vocab.tokens.size(), TokenType::kNormal);
+  vocab.token_types.back() = TokenType::kControl;
+  vocab.merges = {"l l", "h e", "he ll", "hell o", "\xC4\xA0 hello"};
+  vocab.eos_id = 11;
+  vocab.bos_id = 11;
+  return vocab;
+}
+
+TEST(BpeTokenizerTest, MergesByRank) {
+  auto tokenizer = Tokenizer::create(tiny_bpe_vocabulary());
+  ASSERT_TRUE(tokenizer) << tokenizer.error().message;
+  EXPECT_EQ(tokenizer->encode("hello hello!", true, false), (std::vector<TokenId>{8, 9, 10}));
+  EXPECT_EQ(tokenizer->decode(std::vector<TokenId>{8, 9, 10}, false, false), "hello hello!");
+  EXPECT_EQ(tokenizer->encode("<|endoftext|>", false, true), (std::vector<TokenId>{11}));
+  EXPECT_TRUE(tokenizer->is_end_of_generation(11));
+}
+
+TEST(BpeTokenizerTest, CleansSpacesLikeLlamaCpp) {
+  auto tokenizer = Tokenizer::create(tiny_bpe_vocabulary());
+  ASSERT_TRUE(tokenizer);
+  // "hello" " !" decodes with the space before ! removed (pre gpt-2 cleans up).
+  EXPECT_EQ(tokenizer->decode(std::vector<TokenId>{8, 4, 10}, false, false), "hello!");
+}
+
+TEST(TokenizerTest, RejectsBadVocabularies) {
+  Vocabulary unknown_model = tiny_bpe_vocabulary();
+  unknown_model.model = "t5";
+  EXPECT_EQ(Tokenizer::create(unknown_model).error().code, ErrorCode::kInvalidArgument);
+  Vocabulary unknown_pre = tiny_bpe_vocabulary();
+  unknown_pre.pre = "no-such-pre";
+  EXPECT_EQ(Tokenizer::create(unknown_pre).error().code, ErrorCode::kInvalidArgument);
+  Vocabulary bad_merge = tiny_bpe_vocabulary();
+  bad_merge.merges.push_back("nospace");
+  EXPECT_EQ(Tokenizer::create(bad_merge).error().code, ErrorCode::kInvalidArgument);
+  Vocabulary short_scores = tiny_spm_vocabulary();
+  short_scores.scores.pop_back();
+  EXPECT_EQ(Tokenizer::create(short_scores).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Tokenizer::create(Vocabulary{}).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(TokenizerTest, EveryKnownPreTokenizerCompiles) {
+  for (const char* pre : {"default", "llama-bpe", "dbrx", "deepseek-llm", "deepseek-coder",
+                          "falcon", "starcoder", "refact", "gpt-2", "mpt", "qwen2", "bloom"}) {
+    Vocabulary vocab = tiny_bpe_vocabulary();
+    vocab.pre = pre;
+    auto tokenizer = Tokenizer::create(vocab);
+    ASSERT_TRUE(tokenizer) << pre << ": " << tokenizer.error().message;
+    const std::vector<TokenId> ids = tokenizer->encode("hello hello!", false, false);
+    std::string joined;
+    for (const TokenId id : ids) joined += tokenizer->token_to_piece(id, false);
+    EXPECT_EQ(joined, "hello hello!") << pre;
+  }
+}
+
+}  // namespace
+}  // namespace rbee::engine
