@@ -1,0 +1,71 @@
+#pragma once
+
+// The per-type kernel table: for each tensor type, its block geometry and the row kernels
+// the model code calls through function pointers (no virtual calls, no allocation).
+//
+// A matrix-vector product with weights of type T goes:
+//   const KernelTraits& w = type_traits(T);
+//   const KernelTraits& a = type_traits(w.vec_dot_type);
+//   a.quantize_row(x, activation_scratch, n_cols);           // once per activation row
+//   for each weight row r: y[r] = w.vec_dot(row r, activation_scratch, n_cols);
+// as llama.cpp's CPU backend does (it quantizes the activation to the weight type's
+// vec_dot_type first). matvec in matvec.hpp wraps exactly this.
+//
+// The table is built once, at first use, and is immutable: any thread may read it.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/kernels/kernel_type.hpp"
+
+namespace rbee::engine::kernels {
+
+// Row kernels over raw bytes. `n` is the number of elements of the row, a multiple of the
+// type's block size (else RBEE_CHECK aborts). Rows must be aligned as the type's block
+// struct is (4 bytes for F32 and Q8_K, 2 for the others); GGUF tensor data is 32-byte aligned.
+using DequantizeRowFn = void (*)(const void* __restrict src, float* __restrict dst, int64_t n);
+using QuantizeRowFn = void (*)(const float* __restrict src, void* __restrict dst, int64_t n);
+// The dot product of a weight row `x` with an activation row `y` already in the weight
+// type's vec_dot_type.
+using VecDotFn = float (*)(const void* __restrict x, const void* __restrict y, int64_t n);
+
+struct KernelTraits {
+  KernelType type = KernelType::kF32;
+  const char* name = "";   // ggml's name: "f32", "f16", "q4_0", ..., "q6_K", "q8_K", "bf16"
+  int64_t block_size = 0;  // elements per block (1 for F32, F16, BF16)
+  size_t block_bytes = 0;  // bytes per block
+  DequantizeRowFn dequantize_row = nullptr;  // blocks -> float
+  QuantizeRowFn quantize_row = nullptr;      // float -> blocks
+  // nullptr for the activation-only types (Q8_1, Q8_K), which are never weights.
+  VecDotFn vec_dot = nullptr;
+  KernelType vec_dot_type = KernelType::kF32;  // the activation format vec_dot expects
+};
+
+// The table of every type, indexed by type id.
+class KernelTable {
+ public:
+  // The scalar reference kernels (the oracle SIMD kernels are checked against).
+  static const KernelTable& reference();
+
+  // The traits of type id `type_id` (a GGUF tensor's type), or nullptr for an id this
+  // table has no kernels for: callers validating a file turn that into an error.
+  const KernelTraits* find(uint32_t type_id) const;
+  // The traits of `type`, which must be one of KernelType's values (else RBEE_CHECK aborts).
+  const KernelTraits& at(KernelType type) const;
+
+ private:
+  KernelTable();
+  std::array<KernelTraits, kKernelTypeIdLimit> traits_{};
+};
+
+// The traits of `type` in the table in use (for now the reference table).
+const KernelTraits& type_traits(KernelType type);
+// The traits of a raw type id, or nullptr when unknown (see KernelTable::find).
+const KernelTraits* find_type_traits(uint32_t type_id);
+
+// Bytes of a row of `n` elements of `traits`' type; `n` must be a multiple of the block
+// size (else RBEE_CHECK aborts).
+size_t row_bytes(const KernelTraits& traits, int64_t n);
+
+}  // namespace rbee::engine::kernels

@@ -1,0 +1,35 @@
+#pragma once
+
+// KernelType: the tensor element types the kernels know, numbered as ggml numbers them
+// (enum ggml_type), so a GGUF tensor's type id converts with a cast after a range check
+// (see find_type_traits in kernel_table.hpp).
+
+#include <cstdint>
+
+namespace rbee::engine::kernels {
+
+enum class KernelType : uint32_t {
+  kF32 = 0,
+  kF16 = 1,
+  kQ4_0 = 2,
+  kQ4_1 = 3,
+  kQ5_0 = 6,
+  kQ5_1 = 7,
+  kQ8_0 = 8,
+  kQ8_1 = 9,  // activations only (the vec_dot type of Q4_1 and Q5_1)
+  kQ2_K = 10,
+  kQ3_K = 11,
+  kQ4_K = 12,
+  kQ5_K = 13,
+  kQ6_K = 14,
+  kQ8_K = 15,  // activations only (the vec_dot type of every K-quant)
+  kBF16 = 30,
+};
+
+// One past the largest id above: the size of a table indexed by type id.
+inline constexpr uint32_t kKernelTypeIdLimit = 31;
+
+// Super-block size of the K-quants (ggml's QK_K).
+inline constexpr int64_t kQK_K = 256;
+
+}  // namespace rbee::engine::kernels

@@ -1,0 +1,41 @@
+#include "engine/kernels/matvec.hpp"
+
+#include "common/check.hpp"
+#include "engine/kernels/kernel_table.hpp"
+
+namespace rbee::engine::kernels {
+
+size_t activation_bytes(KernelType weight_type, int64_t n_cols) {
+  const KernelTraits& weights = type_traits(weight_type);
+  return row_bytes(type_traits(weights.vec_dot_type), n_cols);
+}
+
+void quantize_activation(KernelType weight_type, const float* __restrict x, int64_t n_cols,
+                         std::span<std::byte> activation) {
+  const KernelTraits& traits = type_traits(type_traits(weight_type).vec_dot_type);
+  RBEE_CHECK(activation.size() >= row_bytes(traits, n_cols), "activation scratch too small");
+  traits.quantize_row(x, activation.data(), n_cols);
+}
+
+void matvec_rows(KernelType weight_type, const void* __restrict weights, int64_t n_cols,
+                 const void* __restrict activation, float* __restrict y, int64_t row_begin,
+                 int64_t row_end) {
+  const KernelTraits& traits = type_traits(weight_type);
+  RBEE_CHECK(traits.vec_dot != nullptr, "an activation-only type has no weight dot product");
+  RBEE_CHECK(0 <= row_begin && row_begin <= row_end, "bad row range");
+  const size_t stride_bytes = row_bytes(traits, n_cols);
+  const auto* base = static_cast<const std::byte*>(weights);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    y[r] = traits.vec_dot(base + static_cast<size_t>(r) * stride_bytes, activation, n_cols);
+  }
+}
+
+void matvec(KernelType weight_type, const void* __restrict weights, int64_t n_rows, int64_t n_cols,
+            const float* __restrict x, float* __restrict y, std::span<std::byte> scratch,
+            int64_t row_begin, int64_t row_end) {
+  RBEE_CHECK(0 <= row_begin && row_begin <= row_end && row_end <= n_rows, "bad row range");
+  quantize_activation(weight_type, x, n_cols, scratch);
+  matvec_rows(weight_type, weights, n_cols, scratch.data(), y, row_begin, row_end);
+}
+
+}  // namespace rbee::engine::kernels
