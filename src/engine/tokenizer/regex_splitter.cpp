@@ -63,8 +63,14 @@ std::vector<std::string_view> RegexSplitter::split(std::string_view text) const 
       size_t start = 0;  // where the next search begins
       size_t kept = 0;   // end of what has been pushed already
       while (start < piece.size()) {
-        const int rc = pcre2_match(code.get(), as_pcre(piece), piece.size(), start,
-                                   PCRE2_NO_UTF_CHECK, match.get(), nullptr);
+        int rc = pcre2_match(code.get(), as_pcre(piece), piece.size(), start, PCRE2_NO_UTF_CHECK,
+                             match.get(), nullptr);
+        if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+          // Very long runs (e.g. 100k spaces) overflow the JIT stack; the interpreter keeps
+          // its backtracking on the heap.
+          rc = pcre2_match(code.get(), as_pcre(piece), piece.size(), start,
+                           PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, match.get(), nullptr);
+        }
         if (rc < 0) break;  // no further match (or an engine limit): the rest is one piece
         const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.get());
         const size_t match_begin = ovector[0];

@@ -33,8 +33,8 @@ enum class TokenizerKind {
 class Tokenizer {
  public:
   // Builds the lookup tables. kInvalidArgument when the model kind or pre-tokenizer is not
-  // supported, when scores/token_types do not have one entry per token, when a merge is not
-  // "left right", or when a special token id is out of range.
+  // supported, when scores/token_types do not have one entry per token, or when a merge is
+  // not "left right". A special token id out of range is ignored (as llama.cpp does).
   static Result<Tokenizer> create(Vocabulary vocab);
 
   // The ids of `text` (raw bytes; invalid UTF-8 is read as U+FFFD in "gpt2" vocabularies).

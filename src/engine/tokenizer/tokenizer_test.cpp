@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <random>
+
+#include "engine/tokenizer/byte_level.hpp"
+#include "engine/tokenizer/utf8.hpp"
 
 namespace rbee::engine {
 namespace {
@@ -139,6 +144,60 @@ TEST(TokenizerTest, EveryKnownPreTokenizerCompiles) {
     std::string joined;
     for (const TokenId id : ids) joined += tokenizer->token_to_piece(id, false);
     EXPECT_EQ(joined, "hello hello!") << pre;
+  }
+}
+
+// All 256 byte-level characters plus a few merges: every text has a tokenization.
+Vocabulary byte_level_vocabulary(const char* pre) {
+  Vocabulary vocab;
+  vocab.model = "gpt2";
+  vocab.pre = pre;
+  for (int byte = 0; byte < 256; ++byte) {
+    vocab.tokens.push_back(detail::byte_level_encode(std::string(1, static_cast<char>(byte))));
+  }
+  vocab.tokens.push_back("\xC4\xA0\xC4\xA0");  // two spaces
+  vocab.tokens.push_back("ab");
+  vocab.merges = {"\xC4\xA0 \xC4\xA0", "a b"};
+  return vocab;
+}
+
+std::string joined_pieces(const Tokenizer& tokenizer, const std::vector<TokenId>& ids) {
+  std::string joined;
+  for (const TokenId id : ids) joined += tokenizer.token_to_piece(id, false);
+  return joined;
+}
+
+TEST(TokenizerTest, LongRunsAndRandomBytesRoundTrip) {
+  std::mt19937 random(1234);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (const char* pre : {"default", "llama-bpe", "deepseek-llm", "deepseek-coder", "falcon",
+                          "starcoder", "gpt-2", "qwen2"}) {
+    auto tokenizer = Tokenizer::create(byte_level_vocabulary(pre));
+    ASSERT_TRUE(tokenizer) << pre << ": " << tokenizer.error().message;
+    for (const std::string& text :
+         {std::string(50000, ' ') + "x", std::string(30000, '\n'), std::string(50000, 'a'),
+          std::string(20000, '1') + "  \t\r\n ."}) {
+      EXPECT_EQ(joined_pieces(*tokenizer, tokenizer->encode(text, false, false)), text) << pre;
+    }
+    for (int round = 0; round < 50; ++round) {
+      std::string text;
+      for (int i = 0; i < 64; ++i) text.push_back(static_cast<char>(byte(random)));
+      // Invalid UTF-8 reads as U+FFFD, as in llama.cpp.
+      EXPECT_EQ(joined_pieces(*tokenizer, tokenizer->encode(text, false, false)),
+                detail::utf8_sanitize(text))
+          << pre;
+    }
+  }
+  auto spm = Tokenizer::create(tiny_spm_vocabulary());
+  ASSERT_TRUE(spm);
+  for (int round = 0; round < 50; ++round) {
+    std::string text;
+    for (int i = 0; i < 64; ++i) text.push_back(static_cast<char>(byte(random)));
+    // No spaces: after a lead byte the U+2581 standing for a space would be cut into the
+    // lead's character (as in llama.cpp) and come back as its three bytes.
+    std::replace(text.begin(), text.end(), ' ', 'x');
+    // Byte fallback keeps every byte, valid UTF-8 or not.
+    EXPECT_EQ(joined_pieces(*spm, spm->encode(text, false, false)), " " + text);
   }
 }
 
