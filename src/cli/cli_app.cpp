@@ -169,7 +169,8 @@ int run_cli(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int code = app.exit(e);    // prints help or the error
+    return code == 0 ? 0 : 2;  // CLI11's own codes are 100+; usage errors are 2 here
   }
 
   auto paths = Paths::from_process_environment();

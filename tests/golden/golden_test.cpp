@@ -26,6 +26,13 @@ struct GoldenCase {
   int n_threads = 1;
 };
 
+// gtest prints parameters; the case's file and settings say it all.
+void PrintTo(const GoldenCase& golden_case, std::ostream* os) {
+  *os << golden_case.index["json"].get<std::string>()
+      << " kv=" << golden_case.index["kv"].get<std::string>()
+      << " threads=" << golden_case.n_threads;
+}
+
 std::vector<GoldenCase> all_cases() {
   std::vector<GoldenCase> cases;
   std::ifstream in(kGolden / "index.json");

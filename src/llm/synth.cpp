@@ -1,0 +1,153 @@
+#include "llm/synth.hpp"
+
+#include <cstring>
+#include <random>
+
+#include "engine/gguf/gguf_reader.hpp"
+#include "engine/gguf/gguf_writer.hpp"
+#include "engine/kernels/kernel_table.hpp"
+
+namespace rbee::llm {
+namespace {
+
+using engine::GgmlType;
+using engine::GgufValue;
+
+struct TensorSpec {
+  std::string name;
+  std::vector<uint64_t> dims;  // ggml order
+};
+
+Result<const engine::kernels::KernelTraits*> find_type(const std::string& name) {
+  for (uint32_t id = 0; id < engine::kGgmlTypeMaxKnownId; ++id) {
+    const auto* traits = engine::kernels::find_type_traits(id);
+    if (traits && traits->vec_dot && name == traits->name) return traits;
+  }
+  return Error{
+      ErrorCode::kInvalidArgument,
+      "unknown type '" + name +
+          "' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K)"};
+}
+
+std::vector<TensorSpec> llama_tensors(const std::string& arch, int64_t n_embd, int64_t n_layer,
+                                      int64_t n_head, int64_t n_head_kv, int64_t n_ff,
+                                      int64_t n_vocab, bool tied) {
+  const auto e = uint64_t(n_embd);
+  const auto kv = uint64_t(n_embd / n_head * n_head_kv);
+  std::vector<TensorSpec> specs{{"token_embd.weight", {e, uint64_t(n_vocab)}},
+                                {"output_norm.weight", {e}}};
+  if (!tied) specs.push_back({"output.weight", {e, uint64_t(n_vocab)}});
+  for (int64_t i = 0; i < n_layer; ++i) {
+    std::string p = "blk." + std::to_string(i) + ".";
+    specs.push_back({p + "attn_norm.weight", {e}});
+    specs.push_back({p + "attn_q.weight", {e, e}});
+    specs.push_back({p + "attn_k.weight", {e, kv}});
+    specs.push_back({p + "attn_v.weight", {e, kv}});
+    specs.push_back({p + "attn_output.weight", {e, e}});
+    if (arch == "qwen2") {
+      specs.push_back({p + "attn_q.bias", {e}});
+      specs.push_back({p + "attn_k.bias", {kv}});
+      specs.push_back({p + "attn_v.bias", {kv}});
+    }
+    specs.push_back({p + "ffn_norm.weight", {e}});
+    specs.push_back({p + "ffn_gate.weight", {e, uint64_t(n_ff)}});
+    specs.push_back({p + "ffn_up.weight", {e, uint64_t(n_ff)}});
+    specs.push_back({p + "ffn_down.weight", {uint64_t(n_ff), e}});
+  }
+  return specs;
+}
+
+Status copy_keys(const engine::GgufReader& from, engine::GgufWriter& to,
+                 const std::string& prefix) {
+  for (const auto& key : from.metadata()) {
+    if (!prefix.empty() && key.key.rfind(prefix, 0) != 0) continue;
+    RBEE_ASSIGN_OR_RETURN(GgufValue value, from.get_value(key.key));
+    to.set(std::string(key.key), std::move(value));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status synthesize_model(const SynthOptions& options) {
+  RBEE_ASSIGN_OR_RETURN(const auto* traits, find_type(options.type));
+  engine::GgufWriter writer;
+  std::vector<TensorSpec> specs;
+  if (options.like) {
+    RBEE_ASSIGN_OR_RETURN(auto like, engine::GgufReader::open(*options.like));
+    RBEE_RETURN_IF_ERROR(copy_keys(like, writer, ""));
+    for (const auto& tensor : like.tensors()) {
+      specs.push_back(
+          {std::string(tensor.name), {tensor.dims.begin(), tensor.dims.begin() + tensor.n_dims}});
+    }
+  } else {
+    if (options.n_embd <= 0 || options.n_layer <= 0 || options.n_head <= 0 || options.n_ff <= 0) {
+      return Error{ErrorCode::kInvalidArgument,
+                   "give --like FILE, or --n-embd, --n-layer, --n-head and --n-ff"};
+    }
+    if (!options.vocab_from)
+      return Error{ErrorCode::kInvalidArgument, "--vocab-from FILE is needed with --arch"};
+    if (options.arch != "llama" && options.arch != "qwen2") {
+      return Error{ErrorCode::kInvalidArgument, "--arch must be llama or qwen2"};
+    }
+    int64_t n_head_kv = options.n_head_kv > 0 ? options.n_head_kv : options.n_head;
+    if (options.n_embd % options.n_head != 0 || options.n_head % n_head_kv != 0) {
+      return Error{ErrorCode::kInvalidArgument,
+                   "--n-embd must divide by --n-head, and --n-head by --n-head-kv"};
+    }
+    RBEE_ASSIGN_OR_RETURN(auto vocab, engine::GgufReader::open(*options.vocab_from));
+    RBEE_RETURN_IF_ERROR(copy_keys(vocab, writer, "tokenizer."));
+    RBEE_ASSIGN_OR_RETURN(auto tokens, vocab.get_string_array("tokenizer.ggml.tokens"));
+    const std::string& a = options.arch;
+    writer.set("general.architecture", a);
+    writer.set("general.name", std::string("rbee synthetic ") + a);
+    writer.set(a + ".context_length", uint32_t(options.n_ctx));
+    writer.set(a + ".embedding_length", uint32_t(options.n_embd));
+    writer.set(a + ".block_count", uint32_t(options.n_layer));
+    writer.set(a + ".feed_forward_length", uint32_t(options.n_ff));
+    writer.set(a + ".attention.head_count", uint32_t(options.n_head));
+    writer.set(a + ".attention.head_count_kv", uint32_t(n_head_kv));
+    writer.set(a + ".attention.layer_norm_rms_epsilon", 1e-5f);
+    writer.set(a + ".rope.freq_base", float(options.rope_freq_base));
+    specs = llama_tensors(a, options.n_embd, options.n_layer, options.n_head, n_head_kv,
+                          options.n_ff, int64_t(tokens.size()), a == "qwen2");
+  }
+  writer.set("general.file_type", uint32_t(traits->type));
+
+  std::mt19937_64 rng(options.seed);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<float> values;
+  std::vector<std::byte> bytes;
+  for (const auto& spec : specs) {
+    uint64_t n = 1;
+    for (uint64_t d : spec.dims) n *= d;
+    values.resize(n);
+    bool is_norm = spec.dims.size() == 1 && spec.name.find("norm") != std::string::npos;
+    for (float& v : values) v = is_norm ? 1.0f : normal(rng);
+    if (spec.dims.size() == 1) {
+      bytes.resize(n * sizeof(float));
+      std::memcpy(bytes.data(), values.data(), bytes.size());
+      RBEE_RETURN_IF_ERROR(writer.add_tensor(spec.name, GgmlType::kF32, spec.dims, bytes));
+      continue;
+    }
+    const int64_t row = int64_t(spec.dims[0]);
+    const auto& activation = engine::kernels::type_traits(traits->vec_dot_type);
+    if (row % traits->block_size != 0 || row % activation.block_size != 0) {
+      return Error{ErrorCode::kInvalidArgument,
+                   std::string("type ") + traits->name + " needs rows that are multiples of " +
+                       std::to_string(std::max(traits->block_size, activation.block_size)) +
+                       "; tensor '" + spec.name + "' has rows of " + std::to_string(row)};
+    }
+    const size_t row_bytes = engine::kernels::row_bytes(*traits, row);
+    const uint64_t n_rows = n / uint64_t(row);
+    bytes.resize(row_bytes * n_rows);
+    for (uint64_t r = 0; r < n_rows; ++r) {
+      traits->quantize_row(values.data() + r * uint64_t(row), bytes.data() + r * row_bytes, row);
+    }
+    RBEE_RETURN_IF_ERROR(
+        writer.add_tensor(spec.name, static_cast<GgmlType>(traits->type), spec.dims, bytes));
+  }
+  return writer.write(options.out);
+}
+
+}  // namespace rbee::llm

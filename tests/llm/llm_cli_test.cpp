@@ -1,0 +1,200 @@
+// rbee-llm as a user runs it: the real binary on the shared test models.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/files.hpp"
+#include "common/test_dir.hpp"
+
+namespace rbee {
+namespace {
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+const fs::path kTestdata = RBEE_TESTDATA_DIR;
+const fs::path kModels = kTestdata / "models";
+
+struct Output {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs rbee-llm with `args`, capturing stdout and stderr through files.
+Output rbee_llm(const std::vector<std::string>& args) {
+  testing::TestDir dir;
+  std::vector<std::string> argv{(fs::path(RBEE_TEST_BIN_DIR) / "rbee-llm").string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> raw;
+  for (auto& arg : argv) raw.push_back(arg.data());
+  raw.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, (dir.path() / "out").c_str(), O_WRONLY | O_CREAT,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, (dir.path() / "err").c_str(), O_WRONLY | O_CREAT,
+                                   0644);
+  pid_t pid = 0;
+  Output output;
+  if (::posix_spawn(&pid, raw[0], &actions, nullptr, raw.data(), environ) != 0) return output;
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  output.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  output.out = read_file(dir.path() / "out").value();
+  output.err = read_file(dir.path() / "err").value();
+  return output;
+}
+
+bool have_testdata() {
+  return fs::exists(kModels / "stories260K.gguf");
+}
+
+TEST(LlmCliTest, InfoDescribesTheModel) {
+  if (!have_testdata()) GTEST_SKIP() << "no test models";
+  auto result = rbee_llm({"info", "--model", (kModels / "stories260K.gguf").string(), "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto info = Json::parse(result.out);
+  EXPECT_EQ(info["architecture"], "llama");
+  EXPECT_EQ(info["n_embd"], 64);
+  EXPECT_EQ(info["n_layer"], 5);
+  EXPECT_EQ(info["n_head_kv"], 4);
+  EXPECT_EQ(info["n_vocab"], 512);
+  EXPECT_EQ(info["tokenizer"], "llama");
+  EXPECT_GT(info["n_params"].get<int64_t>(), 200000);
+}
+
+TEST(LlmCliTest, TokenizeMatchesLlamaCpp) {
+  if (!have_testdata()) GTEST_SKIP() << "no test models";
+  auto result = rbee_llm({"tokenize", "--model", (kModels / "stories260K.gguf").string(), "--text",
+                          "Once upon a time", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(Json::parse(result.out)["tokens"], Json({1, 403, 407, 261, 378}));
+  auto no_bos = rbee_llm({"tokenize", "--model", (kModels / "stories260K.gguf").string(), "--text",
+                          "Once upon a time", "--no-bos", "--json"});
+  EXPECT_EQ(Json::parse(no_bos.out)["tokens"], Json({403, 407, 261, 378}));
+}
+
+TEST(LlmCliTest, RunGivesLlamaCppsGreedyStory) {
+  if (!have_testdata()) GTEST_SKIP() << "no test models";
+  for (const char* threads : {"1", "2"}) {
+    auto result = rbee_llm({"run", "--model", (kModels / "stories260K.gguf").string(), "--prompt",
+                            "Once upon a time", "--max-tokens", "32", "--temperature", "0",
+                            "--threads", threads, "--json"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    auto line = Json::parse(result.out);
+    EXPECT_EQ(line["text"],
+              ", there was a little girl named Lily. She loved to play outside in the park. One "
+              "day, she saw");
+    EXPECT_EQ(line["prompt_tokens"], Json({1, 403, 407, 261, 378}));
+    EXPECT_EQ(line["tokens"].size(), 32u);
+  }
+}
+
+TEST(LlmCliTest, LogitsFileHasTheReferenceLayout) {
+  if (!have_testdata()) GTEST_SKIP() << "no test models";
+  testing::TestDir dir;
+  auto out = dir.path() / "logits.f32";
+  auto result =
+      rbee_llm({"logits", "--model", (kModels / "stories260K.gguf").string(), "--prompt",
+                "Once upon a time", "--n", "4", "--out", out.string(), "--kv-type", "f32"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto bytes = read_file(out).value();
+  ASSERT_EQ(bytes.size(), 5u * 512 * sizeof(float));
+  // Compare with llama.cpp's rows for the same steps (F32 KV cache reference).
+  auto reference = read_file(kTestdata / "golden/kv_f32/stories260K/p1_once.logits.f32").value();
+  ASSERT_GE(reference.size(), bytes.size());
+  std::vector<float> ours(bytes.size() / 4), theirs(bytes.size() / 4);
+  std::memcpy(ours.data(), bytes.data(), bytes.size());
+  std::memcpy(theirs.data(), reference.data(), bytes.size());
+  float worst = 0;
+  for (size_t i = 0; i < ours.size(); ++i) worst = std::max(worst, std::fabs(ours[i] - theirs[i]));
+  EXPECT_LT(worst, 1e-3f);
+  EXPECT_EQ(Json::parse(result.out)["tokens"], Json({432, 383, 286, 261}));
+
+  auto forced =
+      rbee_llm({"logits", "--model", (kModels / "stories260K.gguf").string(), "--prompt",
+                "Once upon a time", "--n", "2", "--out", out.string(), "--follow", "7,8"});
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_EQ(Json::parse(forced.out)["tokens"], Json({7, 8}));
+}
+
+TEST(LlmCliTest, SynthMakesALoadableModelOfAnyShapeAndType) {
+  if (!have_testdata()) GTEST_SKIP() << "no test models";
+  testing::TestDir dir;
+  auto out = dir.path() / "synth.gguf";
+  auto made = rbee_llm({"synth",
+                        "--arch",
+                        "llama",
+                        "--n-embd",
+                        "256",
+                        "--n-layer",
+                        "2",
+                        "--n-head",
+                        "4",
+                        "--n-head-kv",
+                        "2",
+                        "--n-ff",
+                        "512",
+                        "--vocab-from",
+                        (kModels / "stories260K.gguf").string(),
+                        "--type",
+                        "q4_K",
+                        "--seed",
+                        "3",
+                        "-o",
+                        out.string()});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto info = rbee_llm({"info", "--model", out.string(), "--json"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  auto parsed = Json::parse(info.out);
+  EXPECT_EQ(parsed["n_embd"], 256);
+  EXPECT_EQ(parsed["tensor_types"]["Q4_K"], 2 * 7 + 2);  // 7 matrices a layer, embeddings, output
+  auto run =
+      rbee_llm({"run", "--model", out.string(), "--prompt", "Hi", "--max-tokens", "4", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_LE(Json::parse(run.out)["tokens"].size(), 4u);
+
+  auto like = rbee_llm({"synth", "--like", (kModels / "rand-llama-q-F32.gguf").string(), "--type",
+                        "q8_0", "-o", (dir.path() / "like.gguf").string()});
+  ASSERT_EQ(like.exit_code, 0) << like.err;
+  auto like_info = rbee_llm({"info", "--model", (dir.path() / "like.gguf").string(), "--json"});
+  ASSERT_EQ(like_info.exit_code, 0) << like_info.err;
+  EXPECT_EQ(Json::parse(like_info.out)["n_layer"], 2);
+  auto bad_type = rbee_llm({"synth", "--like", (kModels / "stories260K.gguf").string(), "--type",
+                            "q4_K", "-o", (dir.path() / "bad.gguf").string()});
+  EXPECT_EQ(bad_type.exit_code, 1);
+  EXPECT_NE(bad_type.err.find("multiples of 256"), std::string::npos) << bad_type.err;
+  EXPECT_FALSE(fs::exists(dir.path() / "bad.gguf"));
+}
+
+TEST(LlmCliTest, BadInputIsOneClearLine) {
+  testing::TestDir dir;
+  auto missing_flag = rbee_llm({"run", "--prompt", "x"});
+  EXPECT_EQ(missing_flag.exit_code, 2) << missing_flag.err;
+  auto missing_file = rbee_llm({"info", "--model", (dir.path() / "nope.gguf").string()});
+  EXPECT_EQ(missing_file.exit_code, 1);
+  EXPECT_NE(missing_file.err.find("nope.gguf"), std::string::npos) << missing_file.err;
+  ASSERT_TRUE(write_file_atomic(dir.path() / "corrupt.gguf", "GGUF\x03\x00\x00\x00garbage"));
+  auto corrupt =
+      rbee_llm({"run", "--model", (dir.path() / "corrupt.gguf").string(), "--prompt", "x"});
+  EXPECT_EQ(corrupt.exit_code, 1);
+  EXPECT_EQ(std::count(corrupt.err.begin(), corrupt.err.end(), '\n'), 1) << corrupt.err;
+  if (have_testdata()) {
+    auto bad_kv = rbee_llm({"run", "--model", (kModels / "stories260K.gguf").string(), "--prompt",
+                            "x", "--kv-type", "q9"});
+    EXPECT_EQ(bad_kv.exit_code, 1);
+    EXPECT_NE(bad_kv.err.find("--kv-type"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace rbee
