@@ -28,6 +28,13 @@ std::filesystem::path own_folder() {
   return ec ? std::filesystem::path(".") : exe.parent_path();
 }
 
+// What the model reference grammar treats as a file on the hive's machine (ARCHITECTURE.md §9).
+bool looks_like_local_path(const std::string& reference) {
+  return reference.starts_with("/") || reference.starts_with("./") ||
+         reference.starts_with("../") || reference.starts_with("~/") ||
+         (reference.ends_with(".gguf") && std::filesystem::exists(reference));
+}
+
 int fail(const std::string& message, int code = 1) {
   std::fprintf(stderr, "rbee: %s\n", message.c_str());
   return code;
@@ -166,6 +173,47 @@ int run_cli(int argc, char** argv) {
   }
   subcommand(app, "stop", "stop this machine's hive and queen");
 
+  // Catalog commands: each runs as a job on one hive, through the queen.
+  std::string catalog_hive;
+  std::string model_ref;
+  std::string revision = "main";
+  bool force = false;
+  auto* model = subcommand(app, "model", "download, list, inspect and delete models on a hive");
+  model->require_subcommand(1);
+  auto* model_download = subcommand(*model, "download", "download a model (or import a GGUF file)");
+  model_download
+      ->add_option("model", model_ref, "org/repo, org/repo:QUANT, org/repo:file.gguf or ./x.gguf")
+      ->required();
+  model_download->add_option("--revision", revision, "branch, tag or commit (default: main)");
+  auto* model_list = subcommand(*model, "list", "the models in a hive's catalog");
+  auto* model_get = subcommand(*model, "get", "one model's entry");
+  model_get->add_option("id", model_ref, "model id or reference")->required();
+  auto* model_delete = subcommand(*model, "delete", "delete a model from a hive");
+  model_delete->add_option("id", model_ref, "model id or reference")->required();
+  model_delete->add_flag("--force", force, "delete even while a worker uses it");
+
+  std::string worker_type;
+  std::string source;
+  std::string sha256;
+  auto* worker = subcommand(app, "worker", "worker binaries and processes on a hive");
+  worker->require_subcommand(1);
+  auto* binary =
+      subcommand(*worker, "binary", "the worker catalog: which worker programs a hive has");
+  binary->require_subcommand(1);
+  auto* binary_list = subcommand(*binary, "list", "the worker types a hive has");
+  auto* binary_get = subcommand(*binary, "get", "one worker type");
+  binary_get->add_option("type", worker_type, "worker type, e.g. cpu")->required();
+  auto* binary_delete = subcommand(*binary, "delete", "remove an installed worker type");
+  binary_delete->add_option("type", worker_type, "worker type")->required();
+  auto* binary_install = subcommand(*binary, "install", "add a worker type from a file or URL");
+  binary_install->add_option("type", worker_type, "name for the worker type")->required();
+  binary_install->add_option("source", source, "local path or http(s) URL")->required();
+  binary_install->add_option("--sha256", sha256, "expected sha256 of the binary");
+  for (auto* sub : {model_download, model_list, model_get, model_delete, binary_list, binary_get,
+                    binary_delete, binary_install}) {
+    sub->add_option("--hive", catalog_hive, "which hive (default: this machine's)");
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -194,6 +242,53 @@ int run_cli(int argc, char** argv) {
   if (hive_check->parsed()) {
     return cli.job(Json{
         {"operation", "hive_check"}, {"hive_id", hive_alias}, {"duration_s", check_duration_s}});
+  }
+  if (catalog_hive.empty()) catalog_hive = config->hive.hive_id;
+  bool local_hive = catalog_hive == config->hive.hive_id;
+  if (model_download->parsed()) {
+    // A path is read by the hive: when the hive is this machine's, make it absolute first
+    // (the hive does not share our working directory).
+    if (local_hive && looks_like_local_path(model_ref)) {
+      if (model_ref.starts_with("~/") && std::getenv("HOME") != nullptr) {
+        model_ref = std::string(std::getenv("HOME")) + model_ref.substr(1);
+      }
+      model_ref = std::filesystem::absolute(model_ref).lexically_normal().string();
+    }
+    return cli.job(Json{{"operation", "model_download"},
+                        {"hive_id", catalog_hive},
+                        {"model", model_ref},
+                        {"revision", revision}});
+  }
+  if (model_list->parsed())
+    return cli.job(Json{{"operation", "model_list"}, {"hive_id", catalog_hive}});
+  if (model_get->parsed()) {
+    return cli.job(Json{{"operation", "model_get"}, {"hive_id", catalog_hive}, {"id", model_ref}});
+  }
+  if (model_delete->parsed()) {
+    return cli.job(Json{{"operation", "model_delete"},
+                        {"hive_id", catalog_hive},
+                        {"id", model_ref},
+                        {"force", force}});
+  }
+  if (binary_list->parsed()) {
+    return cli.job(Json{{"operation", "worker_binary_list"}, {"hive_id", catalog_hive}});
+  }
+  if (binary_get->parsed() || binary_delete->parsed()) {
+    return cli.job(
+        Json{{"operation", binary_get->parsed() ? "worker_binary_get" : "worker_binary_delete"},
+             {"hive_id", catalog_hive},
+             {"worker_type", worker_type}});
+  }
+  if (binary_install->parsed()) {
+    if (local_hive && source.find("://") == std::string::npos) {
+      source = std::filesystem::absolute(source).lexically_normal().string();
+    }
+    Json operation{{"operation", "worker_binary_install"},
+                   {"hive_id", catalog_hive},
+                   {"worker_type", worker_type},
+                   {"source", source}};
+    if (!sha256.empty()) operation["sha256"] = sha256;
+    return cli.job(operation);
   }
   return fail("unknown command", 2);
 }

@@ -53,6 +53,41 @@ std::string format_hives(const Json& hives) {
   return out;
 }
 
+std::string format_artifact_state(const Json& entry) {
+  std::string state = string_field(entry, "state");
+  if (state == "downloading") {
+    return fmt::format("downloading {:.0f}%", entry.value("progress", 0.0) * 100);
+  }
+  return state;
+}
+
+std::string format_model(const Json& model) {
+  const Json& info = model.value("metadata", Json::object());
+  std::string line = fmt::format("  {:<48} {:<16} {:>10}  {} {}", string_field(model, "id"),
+                                 format_artifact_state(model),
+                                 format_bytes(static_cast<double>(int_field(model, "size_bytes"))),
+                                 string_field(info, "architecture"), string_field(info, "quant"));
+  if (string_field(model, "state") == "failed")
+    line += "\n      error: " + string_field(model, "error");
+  return line + "\n";
+}
+
+std::string format_worker_binary(const Json& worker) {
+  const Json& info = worker.value("metadata", Json::object());
+  return fmt::format("  {:<12} {:<12} {}  {}\n", string_field(worker, "id"),
+                     format_artifact_state(worker), string_field(info, "version"),
+                     string_field(worker, "path"));
+}
+
+std::string format_invalid_entries(const Json& result) {
+  std::string out;
+  for (const auto& invalid : result.value("invalid", Json::array())) {
+    out += fmt::format("  (not an entry: {}: {})\n", string_field(invalid, "dir"),
+                       string_field(invalid, "reason"));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string format_bytes(double bytes) {
@@ -125,6 +160,27 @@ std::string format_result(const std::string& operation, const Json& result) {
     }
     return out;
   }
+  if (operation == "model_list") {
+    const Json& models = result.value("models", Json::array());
+    std::string out = models.empty() ? "  (no models: add one with `rbee model download`)\n" : "";
+    for (const auto& model : models) out += format_model(model);
+    return out + format_invalid_entries(result);
+  }
+  if ((operation == "model_get" || operation == "model_download") && result.contains("model")) {
+    return format_model(result["model"]);
+  }
+  if (operation == "worker_binary_list") {
+    std::string out;
+    for (const auto& worker : result.value("workers", Json::array())) {
+      out += format_worker_binary(worker);
+    }
+    return out + format_invalid_entries(result);
+  }
+  if ((operation == "worker_binary_get" || operation == "worker_binary_install") &&
+      result.contains("worker")) {
+    return format_worker_binary(result["worker"]);
+  }
+  if (result.contains("deleted")) return "deleted " + string_field(result, "deleted") + "\n";
   return result.dump(2) + "\n";
 }
 

@@ -30,8 +30,53 @@ struct HiveCheckOperation {
   double duration_s = 0;
 };
 
+// hive: download a model (a HuggingFace reference, ARCHITECTURE.md §9) or import a local
+// GGUF file into the hive's catalog.
+struct ModelDownloadOperation {
+  std::string hive_id = kLocalHiveId;
+  std::string model;
+  std::string revision = "main";
+};
+// hive: the models in its catalog.
+struct ModelListOperation {
+  std::string hive_id = kLocalHiveId;
+};
+// hive: one model; `id` is a catalog id or a reference that names exactly one entry.
+struct ModelGetOperation {
+  std::string hive_id = kLocalHiveId;
+  std::string id;
+};
+// hive: remove a model; refused while a worker uses it unless `force`.
+struct ModelDeleteOperation {
+  std::string hive_id = kLocalHiveId;
+  std::string id;
+  bool force = false;
+};
+// hive: the worker types in its worker catalog.
+struct WorkerBinaryListOperation {
+  std::string hive_id = kLocalHiveId;
+};
+struct WorkerBinaryGetOperation {
+  std::string hive_id = kLocalHiveId;
+  std::string worker_type;
+};
+struct WorkerBinaryDeleteOperation {
+  std::string hive_id = kLocalHiveId;
+  std::string worker_type;
+};
+// hive: add a worker type from a local path or an http(s) URL, verified with sha256 when given.
+struct WorkerBinaryInstallOperation {
+  std::string hive_id = kLocalHiveId;
+  std::string worker_type;
+  std::string source;
+  std::string sha256;
+};
+
 using Operation =
-    std::variant<StatusOperation, HiveListOperation, HiveGetOperation, HiveCheckOperation>;
+    std::variant<StatusOperation, HiveListOperation, HiveGetOperation, HiveCheckOperation,
+                 ModelDownloadOperation, ModelListOperation, ModelGetOperation,
+                 ModelDeleteOperation, WorkerBinaryListOperation, WorkerBinaryGetOperation,
+                 WorkerBinaryDeleteOperation, WorkerBinaryInstallOperation>;
 
 // Parses an operation object. kInvalidArgument naming the field on any mistake.
 Result<Operation> parse_operation(const Json& body);

@@ -100,3 +100,65 @@ TEST(JsonReaderTest, MalformedJsonNamesThePosition) {
 
 }  // namespace
 }  // namespace rbee::contracts
+
+namespace rbee::contracts {
+namespace {
+
+TEST(CatalogOperationsTest, ModelDownloadDefaultsAndRoundTrip) {
+  auto op = parse_operation(Json{{"operation", "model_download"}, {"model", "org/repo:Q8_0"}});
+  ASSERT_TRUE(op) << op.error().message;
+  const auto& download = std::get<ModelDownloadOperation>(*op);
+  EXPECT_EQ(download.hive_id, "localhost");
+  EXPECT_EQ(download.revision, "main");
+  EXPECT_EQ(target_hive(*op), "localhost");
+  auto again = parse_operation(to_json(*op));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(std::get<ModelDownloadOperation>(*again).model, "org/repo:Q8_0");
+}
+
+TEST(CatalogOperationsTest, EveryHiveOperationTargetsItsHive) {
+  for (const char* name : {"model_list", "worker_binary_list"}) {
+    auto op = parse_operation(Json{{"operation", name}, {"hive_id", "attic"}});
+    ASSERT_TRUE(op) << name;
+    EXPECT_EQ(target_hive(*op), "attic");
+    EXPECT_EQ(operation_name(*op), name);
+  }
+  auto del = parse_operation(
+      Json{{"operation", "model_delete"}, {"hive_id", "attic"}, {"id", "a/b"}, {"force", true}});
+  ASSERT_TRUE(del);
+  EXPECT_TRUE(std::get<ModelDeleteOperation>(*del).force);
+  EXPECT_EQ(target_hive(*del), "attic");
+}
+
+TEST(CatalogOperationsTest, RequiredFieldsAndControlCharacters) {
+  auto missing = parse_operation(Json{{"operation", "model_get"}});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("missing field 'id'"), std::string::npos);
+  auto empty = parse_operation(Json{{"operation", "model_download"}, {"model", ""}});
+  ASSERT_FALSE(empty);
+  EXPECT_NE(empty.error().message.find("'model' is empty"), std::string::npos);
+  auto control = parse_operation(
+      Json{{"operation", "worker_binary_install"}, {"worker_type", "x\n"}, {"source", "/bin/true"}});
+  ASSERT_FALSE(control);
+  EXPECT_NE(control.error().message.find("'worker_type' contains a control character"),
+            std::string::npos);
+}
+
+TEST(CatalogOperationsTest, InstallKeepsOptionalSha256) {
+  auto op = parse_operation(Json{{"operation", "worker_binary_install"},
+                                 {"worker_type", "llamacpp"},
+                                 {"source", "https://example.org/llama-server"},
+                                 {"sha256", "ab"}});
+  ASSERT_TRUE(op);
+  auto json = to_json(*op);
+  EXPECT_EQ(json["sha256"], "ab");
+  auto unknown = parse_operation(Json{{"operation", "worker_binary_install"},
+                                      {"worker_type", "x"},
+                                      {"source", "/bin/true"},
+                                      {"checksum", "ab"}});
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("unknown field 'checksum'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rbee::contracts
