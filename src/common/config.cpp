@@ -110,6 +110,14 @@ Status RbeeConfig::validate() const {
   if (queen.max_finished_jobs < 1) {
     return make_error(ErrorCode::kInvalidArgument, "queen.max_finished_jobs must be at least 1");
   }
+  if (!(downloads.stall_timeout_s >= 0.1 && downloads.stall_timeout_s <= 3600)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "downloads.stall_timeout_s must be between 0.1 and 3600");
+  }
+  if (downloads.max_attempts < 1 || downloads.max_attempts > 100) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "downloads.max_attempts must be between 1 and 100");
+  }
   if (hive.hive_id.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "hive.hive_id must not be empty");
   }
@@ -127,7 +135,7 @@ Result<RbeeConfig> parse_config(const std::string& text, const std::string& sour
 
   RbeeConfig config;
   for (const auto& [key, node] : root) {
-    if (key.str() != "queen" && key.str() != "hive") {
+    if (key.str() != "queen" && key.str() != "hive" && key.str() != "downloads") {
       return config_error(source_name, node, "unknown section '" + std::string(key.str()) + "'");
     }
     if (!node.is_table()) {
@@ -149,6 +157,12 @@ Result<RbeeConfig> parse_config(const std::string& text, const std::string& sour
     RBEE_RETURN_IF_ERROR(reader.read_string("hive_id", config.hive.hive_id));
     RBEE_RETURN_IF_ERROR(reader.read_number("heartbeat_s", config.hive.heartbeat_s));
     RBEE_RETURN_IF_ERROR(reader.read_string("queen_url", config.hive.queen_url));
+    RBEE_RETURN_IF_ERROR(reader.reject_unknown());
+  }
+  if (const toml::table* downloads = root["downloads"].as_table()) {
+    TableReader reader(*downloads, "downloads", source_name);
+    RBEE_RETURN_IF_ERROR(reader.read_number("stall_timeout_s", config.downloads.stall_timeout_s));
+    RBEE_RETURN_IF_ERROR(reader.read_int("max_attempts", config.downloads.max_attempts));
     RBEE_RETURN_IF_ERROR(reader.reject_unknown());
   }
   if (auto status = config.validate(); !status) {

@@ -30,9 +30,17 @@ struct HiveConfig {
   std::string queen_url;  // empty: the local queen at [queen] port
 };
 
+// How a hive downloads models. The HuggingFace endpoint and token come from the environment
+// (HF_ENDPOINT, HF_TOKEN) as with HuggingFace's own tools.
+struct DownloadConfig {
+  double stall_timeout_s = 30;  // no byte for this long: drop the connection and resume
+  int max_attempts = 6;         // connection attempts per file before the download fails
+};
+
 struct RbeeConfig {
   QueenConfig queen;
   HiveConfig hive;
+  DownloadConfig downloads;
 
   // The queen URL a local client or hive uses when none is given.
   std::string local_queen_url() const;

@@ -27,6 +27,19 @@ TEST(ConfigTest, ReadsPortsAndHeartbeat) {
   EXPECT_EQ(config->local_queen_url(), "http://127.0.0.1:9000");
 }
 
+TEST(ConfigTest, ReadsDownloadSettings) {
+  auto config = parse_config("[downloads]\nstall_timeout_s = 1.5\nmax_attempts = 3\n", "c");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_DOUBLE_EQ(config->downloads.stall_timeout_s, 1.5);
+  EXPECT_EQ(config->downloads.max_attempts, 3);
+  auto bad = parse_config("[downloads]\nmax_attempts = 0\n", "c");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("downloads.max_attempts"), std::string::npos);
+  auto unknown = parse_config("[downloads]\nretries = 2\n", "c");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("retries"), std::string::npos);
+}
+
 TEST(ConfigTest, IntegerHeartbeatIsAccepted) {
   auto config = parse_config("[hive]\nheartbeat_s = 3\n", "c");
   ASSERT_TRUE(config);

@@ -159,7 +159,16 @@ RbeeHome::~RbeeHome() {
 }
 
 std::map<std::string, std::string> RbeeHome::env() const {
-  return {{"RBEE_HOME", path_.string()}};
+  auto env = extra_env_;
+  env["RBEE_HOME"] = path_.string();
+  return env;
+}
+
+void RbeeHome::append_config(const std::string& toml) {
+  auto current = read_file(config_dir() / "config.toml");
+  if (!current || !write_file_atomic(config_dir() / "config.toml", *current + "\n" + toml + "\n")) {
+    std::abort();
+  }
 }
 
 CommandResult RbeeHome::rbee(const std::vector<std::string>& args,

@@ -75,6 +75,10 @@ class RbeeHome {
   std::string queen_url() const { return "http://127.0.0.1:" + std::to_string(queen_port_); }
   std::string hive_url() const { return "http://127.0.0.1:" + std::to_string(hive_port_); }
   std::map<std::string, std::string> env() const;
+  // An environment variable for every program started from now on (HF_ENDPOINT, HF_TOKEN).
+  void set_env(const std::string& name, const std::string& value) { extra_env_[name] = value; }
+  // Appends TOML to config.toml (before the programs start).
+  void append_config(const std::string& toml);
 
   // Runs `rbee args...` to completion.
   CommandResult rbee(const std::vector<std::string>& args,
@@ -96,6 +100,7 @@ class RbeeHome {
   int queen_port_ = 0;
   int hive_port_ = 0;
   double heartbeat_s_ = 0.2;
+  std::map<std::string, std::string> extra_env_;
 };
 
 // Polls `ready` with backoff until it is true or `timeout` passes.
