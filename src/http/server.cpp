@@ -49,6 +49,7 @@ Request to_request(const httplib::Request& req) {
   out.path = req.path;
   for (size_t i = 1; i < req.matches.size(); ++i) out.path_params.push_back(req.matches[i].str());
   for (const auto& [name, value] : req.headers) out.headers.emplace_back(name, value);
+  for (const auto& [name, value] : req.params) out.query.emplace_back(name, value);
   out.body = req.body;
   out.remote_addr = req.remote_addr;
   return out;
@@ -69,7 +70,33 @@ class HttplibSink : public StreamSink {
   const std::atomic<bool>& stopping_;
 };
 
+// A sink for fixed-length bodies: counts what was sent and refuses bytes past the length, so
+// a producer cannot break the framing of the next response on a kept-alive connection.
+class FixedLengthSink : public StreamSink {
+ public:
+  FixedLengthSink(httplib::DataSink& sink, const std::atomic<bool>& stopping, size_t length)
+      : inner_(sink, stopping), remaining_(length) {}
+  bool write(std::string_view data) override {
+    if (data.size() > remaining_ || !inner_.write(data)) return false;
+    remaining_ -= data.size();
+    return true;
+  }
+  bool is_open() const override { return inner_.is_open(); }
+  bool complete() const { return remaining_ == 0; }
+
+ private:
+  HttplibSink inner_;
+  size_t remaining_;
+};
+
 }  // namespace
+
+std::string Request::query_param(std::string_view name) const {
+  for (const auto& [key, value] : query) {
+    if (key == name) return value;
+  }
+  return "";
+}
 
 std::string Request::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
@@ -118,6 +145,24 @@ struct Server::Impl {
       return;
     }
     auto producer = response.stream;
+    if (response.stream_length == 0) {
+      res.set_content("", response.content_type.c_str());
+      return;
+    }
+    if (response.stream_length > 0) {
+      res.set_content_provider(
+          static_cast<size_t>(response.stream_length), response.content_type,
+          [this, producer](size_t offset, size_t length, httplib::DataSink& sink) {
+            // httplib asks again while bytes are missing; the producer writes everything in
+            // one call, so a short body means it gave up: returning false closes the
+            // connection instead of waiting for bytes that will never come.
+            if (offset != 0) return false;
+            FixedLengthSink wrapped(sink, stopping, length);
+            producer(wrapped);
+            return wrapped.complete();
+          });
+      return;
+    }
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     res.set_chunked_content_provider(response.content_type,
@@ -132,6 +177,9 @@ struct Server::Impl {
   httplib::Server::Handler wrap(const std::string& method, Access access, Handler handler) {
     return [this, method, access, handler = std::move(handler)](const httplib::Request& req,
                                                                 httplib::Response& res) {
+      // httplib would cut every body to the requested Range (and answer 200 with it); ranges
+      // are the handler's business here. The request object is httplib's own non-const local.
+      const_cast<httplib::Request&>(req).ranges.clear();
       if (access == Access::kClusterToken && !authorized(req)) {
         write_response(
             error_response(Error{ErrorCode::kUnauthenticated,

@@ -3,6 +3,10 @@
 // rbee's HTTP server: a flat route table over cpp-httplib (the only place that includes it),
 // JSON error bodies for every failure, a body-size limit, cluster-token authentication per
 // route, and streaming responses that end when the server stops.
+//
+// GET routes also answer HEAD (the body is left out; Request::method says "HEAD"). The server
+// never applies a `Range` header itself: a handler that supports ranges reads the header and
+// answers 206 with Content-Range on its own.
 
 #include <functional>
 #include <memory>
@@ -21,11 +25,14 @@ struct Request {
   std::string path;
   std::vector<std::string> path_params;  // the route pattern's capture groups, in order
   std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> query;  // decoded `?name=value` pairs
   std::string body;
   std::string remote_addr;
 
   // The first header with this name (case-insensitive), or empty.
   std::string header(std::string_view name) const;
+  // The first query parameter with this name (case-sensitive), or empty.
+  std::string query_param(std::string_view name) const;
 };
 
 // Where a streaming response writes. write() returns false once the client is gone or the
@@ -44,6 +51,11 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   // When set, the body is produced by this function (chunked) instead of `body`.
   std::function<void(StreamSink&)> stream;
+  // When >= 0 (with `stream`): the body is exactly this many bytes, sent with Content-Length
+  // instead of chunked (downloads need a real length for progress and ranges). Writes past the
+  // length are refused. A producer that returns having written fewer bytes makes the server
+  // close the connection mid-body, which the client sees as a truncated transfer.
+  int64_t stream_length = -1;
 };
 
 // JSON responses in the one shape rbee uses.

@@ -41,6 +41,28 @@ class ServerClientTest : public ::testing::Test {
       };
       return response;
     });
+    server_.route("GET", "/query", Access::kPublic, [](const Request& req) {
+      return json_response(200, Json{{"a", req.query_param("a")}, {"b", req.query_param("b")}});
+    });
+    // Fixed-length bodies: /fixed/N sends N of its 10 bytes, in pieces of 3.
+    server_.route("GET", "/fixed/([0-9]+)", Access::kPublic, [](const Request& req) {
+      Response response;
+      response.content_type = "application/octet-stream";
+      response.stream_length = 10;
+      size_t to_send = std::stoul(req.path_params.at(0));
+      response.stream = [to_send](StreamSink& sink) {
+        const std::string content = "0123456789";
+        for (size_t at = 0; at < to_send; at += 3) {
+          if (!sink.write(std::string_view(content).substr(at, std::min<size_t>(3, to_send - at))))
+            return;
+        }
+        // Past the length: refused, so the next response on the connection stays intact.
+        if (to_send == content.size()) {
+          EXPECT_FALSE(sink.write("x"));
+        }
+      };
+      return response;
+    });
     server_.route("GET", "/endless", Access::kPublic, [this](const Request&) {
       Response response;
       response.content_type = "text/event-stream";
@@ -139,6 +161,34 @@ TEST_F(ServerClientTest, StopEndsOpenStreams) {
   running.reset();  // stop() + join(): would hang if the stream ignored the stop
   reader.join();
   EXPECT_TRUE(endless_finished_.load());
+}
+
+TEST_F(ServerClientTest, QueryParametersAreDecoded) {
+  testing::RunningServer running(server_);
+  auto body = Client({running.url()}).get_json("/query?a=1&b=x%20y");
+  ASSERT_TRUE(body) << body.error().message;
+  EXPECT_EQ((*body)["a"], "1");
+  EXPECT_EQ((*body)["b"], "x y");
+}
+
+TEST_F(ServerClientTest, FixedLengthStreamIsSentWhole) {
+  testing::RunningServer running(server_);
+  auto response = Client({running.url()}).get("/fixed/10");
+  ASSERT_TRUE(response) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "0123456789");
+}
+
+TEST_F(ServerClientTest, ShortFixedLengthStreamDropsTheConnection) {
+  testing::RunningServer running(server_);
+  // The headers promised 10 bytes; after 4 the server closes, and the client must notice.
+  auto response = Client({running.url()}).get("/fixed/4");
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().code, ErrorCode::kUnavailable);
+  // The server is still healthy afterwards.
+  auto again = Client({running.url()}).get("/fixed/10");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->body, "0123456789");
 }
 
 TEST_F(ServerClientTest, RefusedConnectionIsUnavailable) {
