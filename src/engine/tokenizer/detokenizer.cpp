@@ -110,8 +110,8 @@ std::string Tokenizer::token_to_piece(TokenId id, bool special) const {
   }
   if (type == TokenType::kUserDefined) return text;
   if (type == TokenType::kNormal) {
-    return impl.kind == TokenizerKind::kSpm ? unescape_spaces(text)
-                                            : detail::byte_level_decode(text);
+    return impl.kind == TokenizerKind::kBpe ? detail::byte_level_decode(text)
+                                            : unescape_spaces(text);
   }
   if (type == TokenType::kByte && impl.kind == TokenizerKind::kSpm) {
     const int byte = parse_byte_token(text);
@@ -129,6 +129,9 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, bool remove_special,
   if (remove_special && impl.add_bos && !ids.empty() && ids.front() == impl.bos) {
     strip_space = false;
     ids = ids.subspan(1);
+  }
+  if (remove_special && impl.add_sep && !ids.empty() && ids.back() == impl.sep) {
+    ids = ids.subspan(0, ids.size() - 1);
   }
   if (remove_special && impl.add_eos && !ids.empty() && ids.back() == impl.eos) {
     ids = ids.subspan(0, ids.size() - 1);

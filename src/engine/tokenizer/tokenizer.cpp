@@ -215,6 +215,23 @@ Result<Tokenizer> Tokenizer::create(Vocabulary vocab) {
     impl->bpe.index = &impl->index;
     impl->bpe.ranks = &impl->ranks;
     impl->bpe.ignore_merges = pre.ignore_merges;
+  } else if (vocab.model == "bert") {
+    impl->kind = TokenizerKind::kWpm;
+    // BERT wraps the text as [CLS] text [SEP]; llama.cpp reads [CLS] as the BOS token.
+    impl->bos = resolve_id(*impl, vocab.cls_id ? vocab.cls_id : vocab.bos_id, 101);
+    impl->eos = resolve_id(*impl, vocab.eos_id, kNoToken);
+    impl->unk = resolve_id(*impl, vocab.unk_id, 100);
+    impl->sep = resolve_id(*impl, vocab.sep_id, 102);
+    impl->add_bos = vocab.add_bos.value_or(true);
+    impl->add_eos = vocab.add_eos.value_or(false);
+    impl->add_sep = true;
+    impl->add_space_prefix = vocab.add_space_prefix.value_or(false);
+    impl->clean_spaces = true;
+    impl->wpm.index = &impl->index;
+    impl->wpm.unk = impl->unk;
+    for (const std::string& token : impl->tokens) {
+      impl->wpm.max_token_bytes = std::max(impl->wpm.max_token_bytes, token.size());
+    }
   } else {
     return make_error(ErrorCode::kInvalidArgument,
                       "unsupported tokenizer model \"" + vocab.model + "\"");
@@ -241,14 +258,21 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special,
       continue;
     }
     const std::string_view raw = text.substr(fragment.offset, fragment.length);
-    if (impl.kind == TokenizerKind::kSpm) {
-      encode_spm(impl, raw, impl.add_space_prefix && after_special, out);
-    } else {
-      encode_bpe(impl, raw, out);
+    switch (impl.kind) {
+      case TokenizerKind::kSpm:
+        encode_spm(impl, raw, impl.add_space_prefix && after_special, out);
+        break;
+      case TokenizerKind::kBpe:
+        encode_bpe(impl, raw, out);
+        break;
+      case TokenizerKind::kWpm:
+        detail::wpm_encode(impl.wpm, raw, out);
+        break;
     }
     after_special = false;
   }
   if (add_special && impl.add_eos && impl.eos != kNoToken) out.push_back(impl.eos);
+  if (add_special && impl.add_sep && impl.sep != kNoToken) out.push_back(impl.sep);
   return out;
 }
 

@@ -2,7 +2,8 @@
 
 // rbee::engine::Tokenizer: text <-> token ids for a Vocabulary, computing what llama.cpp
 // (b4748) computes: SentencePiece-style BPE by score for "llama" vocabularies, byte-level BPE
-// by merge rank with a regex pre-tokenizer for "gpt2" ones.
+// by merge rank with a regex pre-tokenizer for "gpt2" ones, WordPiece (longest match first,
+// after BERT's lowercasing and splitting) for "bert" ones.
 //
 //   RBEE_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::create(std::move(vocab)));
 //   std::vector<TokenId> ids = tokenizer.encode("Hello world", /*add_special=*/true,
@@ -28,6 +29,7 @@ namespace rbee::engine {
 enum class TokenizerKind {
   kSpm,  // "llama": SentencePiece-style BPE by score, byte fallback
   kBpe,  // "gpt2": byte-level BPE by merge rank
+  kWpm,  // "bert": WordPiece, longest vocabulary match first
 };
 
 class Tokenizer {
@@ -37,22 +39,25 @@ class Tokenizer {
   // not "left right". A special token id out of range is ignored (as llama.cpp does).
   static Result<Tokenizer> create(Vocabulary vocab);
 
-  // The ids of `text` (raw bytes; invalid UTF-8 is read as U+FFFD in "gpt2" vocabularies).
-  // add_special: add BOS/EOS as the vocabulary says (add_bos/add_eos). parse_special: match
-  // the text of control tokens (e.g. "<|im_start|>") in `text`; user-defined tokens are always
-  // matched, as in llama.cpp.
+  // The ids of `text` (raw bytes; invalid UTF-8 is read as U+FFFD in "gpt2" vocabularies and
+  // dropped in "bert" ones). add_special: add BOS/EOS as the vocabulary says (add_bos/add_eos);
+  // "bert" vocabularies put [CLS] (their BOS) before the text and [SEP] after it. parse_special:
+  // match the text of control tokens (e.g. "<|im_start|>") in `text`; user-defined tokens are
+  // always matched, as in llama.cpp.
   std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special) const;
 
   // The bytes token `id` stands for: spaces for U+2581 and <0xXX> as one byte ("llama"), the
-  // byte-level alphabet mapped back to bytes ("gpt2"). Control and unknown tokens give their
-  // text only when `special` is true, else "". A piece may end inside a UTF-8 sequence that
-  // the next token completes. An out-of-range id gives "".
+  // byte-level alphabet mapped back to bytes ("gpt2"), spaces for U+2581 ("bert": a
+  // word-initial piece gives " hello", a continuation piece its bare text). Control and unknown
+  // tokens give their text only when `special` is true, else "". A piece may end inside a UTF-8
+  // sequence that the next token completes. An out-of-range id gives "".
   std::string token_to_piece(TokenId id, bool special) const;
 
   // The text of `ids`, as llama.cpp's llama_detokenize: the space prefix added by encode() is
-  // dropped from the first piece, and "gpt2" vocabularies with clean-up (e.g. pre "gpt-2")
-  // remove the space before ?!., and before 's 'm 're 've. remove_special: drop a leading BOS
-  // and a trailing EOS the vocabulary adds. unparse_special: render control tokens.
+  // dropped from the first piece, and "gpt2" vocabularies with clean-up (e.g. pre "gpt-2") and
+  // "bert" ones remove the space before ?!., and before 's 'm 're 've ("bert" text keeps the
+  // space before its first word). remove_special: drop a leading BOS and a trailing EOS (or
+  // [SEP]) the vocabulary adds. unparse_special: render control tokens.
   std::string decode(std::span<const TokenId> ids, bool remove_special, bool unparse_special) const;
 
   TokenizerKind kind() const;

@@ -13,6 +13,7 @@
 #include "engine/tokenizer/spm_encoder.hpp"
 #include "engine/tokenizer/token_index.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
+#include "engine/tokenizer/wpm_encoder.hpp"
 
 namespace rbee::engine {
 
@@ -25,6 +26,7 @@ struct Tokenizer::Impl {
   detail::MergeRanks ranks;
   detail::SpmModel spm;  // points into index and scores
   detail::BpeModel bpe;  // points into index and ranks
+  detail::WpmModel wpm;  // points into index
   std::optional<detail::RegexSplitter> splitter;
   // Control, user-defined and unknown tokens with non-empty text, longest text first: the
   // ones encode() looks for in raw text before the model sees it.
@@ -34,13 +36,15 @@ struct Tokenizer::Impl {
   TokenId eos = kNoToken;
   TokenId eot = kNoToken;
   TokenId unk = kNoToken;
+  TokenId sep = kNoToken;  // "bert": [SEP], added after the text
   bool add_bos = false;
   bool add_eos = false;
+  bool add_sep = false;
   bool add_space_prefix = false;
   bool clean_spaces = false;
 
   Impl() = default;
-  Impl(const Impl&) = delete;  // spm/bpe point into this object
+  Impl(const Impl&) = delete;  // spm/bpe/wpm point into this object
   Impl& operator=(const Impl&) = delete;
 
   bool valid(TokenId id) const { return id >= 0 && id < static_cast<TokenId>(tokens.size()); }

@@ -7,9 +7,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "engine/tokenizer/byte_level.hpp"
 #include "engine/tokenizer/utf8.hpp"
+#include "engine/tokenizer/wpm_encoder.hpp"
 
 namespace rbee::engine {
 namespace {
@@ -115,6 +118,104 @@ TEST(BpeTokenizerTest, CleansSpacesLikeLlamaCpp) {
   ASSERT_TRUE(tokenizer);
   // "hello" " !" decodes with the space before ! removed (pre gpt-2 cleans up).
   EXPECT_EQ(tokenizer->decode(std::vector<TokenId>{8, 4, 10}, false, false), "hello!");
+}
+
+// A few BERT-style pieces: word-initial ones carry U+2581, continuations are bare.
+Vocabulary tiny_wpm_vocabulary() {
+  Vocabulary vocab;
+  vocab.model = "bert";
+  const std::string w = "\xE2\x96\x81";  // U+2581
+  vocab.tokens = {"[PAD]",               // 0
+                  "[UNK]",               // 1
+                  "[CLS]",               // 2
+                  "[SEP]",               // 3
+                  w + "hello",           // 4
+                  w + "hell",            // 5
+                  "o",                   // 6
+                  w + "world",           // 7
+                  w + ",",               // 8
+                  w + "!",               // 9
+                  w + "un",              // 10
+                  "aff",                 // 11
+                  "able",                // 12
+                  w + "cafe",            // 13
+                  w + "\xE4\xB8\xAD",    // 14 (中)
+                  w + "$",               // 15
+                  w + "a",               // 16
+                  "b"};                  // 17
+  vocab.token_types.assign(vocab.tokens.size(), TokenType::kNormal);
+  for (TokenId id = 0; id < 4; ++id) vocab.token_types[id] = TokenType::kControl;
+  vocab.unk_id = 1;
+  vocab.cls_id = 2;
+  vocab.sep_id = 3;
+  return vocab;
+}
+
+TEST(WpmTokenizerTest, LongestMatchFirst) {
+  auto tokenizer = Tokenizer::create(tiny_wpm_vocabulary());
+  ASSERT_TRUE(tokenizer) << tokenizer.error().message;
+  EXPECT_EQ(tokenizer->kind(), TokenizerKind::kWpm);
+  EXPECT_EQ(tokenizer->encode("hello", false, false), (std::vector<TokenId>{4}));
+  EXPECT_EQ(tokenizer->encode("unaffable", false, false), (std::vector<TokenId>{10, 11, 12}));
+  EXPECT_EQ(tokenizer->encode("hellob", false, false), (std::vector<TokenId>{4, 17}));
+  // "hell" + "o" would cut the word too, but "▁hello" is the longer match.
+  EXPECT_EQ(tokenizer->encode("hello hello", false, false), (std::vector<TokenId>{4, 4}));
+  // A word that cannot be cut all the way is one unknown token.
+  EXPECT_EQ(tokenizer->encode("hellox world", false, false), (std::vector<TokenId>{1, 7}));
+  EXPECT_EQ(tokenizer->encode("", false, false), std::vector<TokenId>{});
+}
+
+TEST(WpmTokenizerTest, NormalizesAndSplitsLikeBert) {
+  auto tokenizer = Tokenizer::create(tiny_wpm_vocabulary());
+  ASSERT_TRUE(tokenizer);
+  // Lowercased; punctuation is a word of its own.
+  EXPECT_EQ(tokenizer->encode("Hello, WORLD!", false, false), (std::vector<TokenId>{4, 8, 7, 9}));
+  // Accents of precomposed letters go; CJK ideographs and ASCII symbols stand alone.
+  EXPECT_EQ(tokenizer->encode("Caf\xC3\xA9", false, false), (std::vector<TokenId>{13}));
+  EXPECT_EQ(tokenizer->encode("\xE4\xB8\xAD\xE4\xB8\xAD", false, false),
+            (std::vector<TokenId>{14, 14}));
+  EXPECT_EQ(tokenizer->encode("a$a", false, false), (std::vector<TokenId>{16, 15, 16}));
+  // White space of any kind separates; format characters and invalid bytes are dropped.
+  EXPECT_EQ(tokenizer->encode("hello\t\xE3\x80\x80world\n", false, false),
+            (std::vector<TokenId>{4, 7}));
+  EXPECT_EQ(tokenizer->encode("hel\xE2\x80\x8Blo hel\xFFlo", false, false),
+            (std::vector<TokenId>{4, 4}));
+
+  EXPECT_EQ(detail::wpm_split_words("\xC3\x9Cn\xC3\xAF Code\xE2\x80\x94x \xE2\x84\xA6"),
+            (std::vector<std::string>{"uni", "code", "\xE2\x80\x94", "x", "\xCF\x89"}));
+  // A combining mark written on its own stays in the word (as in llama.cpp).
+  EXPECT_EQ(detail::wpm_split_words("e\xCC\x81"), (std::vector<std::string>{"e\xCC\x81"}));
+  // Symbols beyond ASCII stay in the word.
+  EXPECT_EQ(detail::wpm_split_words("a\xC2\xA9z"), (std::vector<std::string>{"a\xC2\xA9z"}));
+  EXPECT_TRUE(detail::wpm_split_words(" \t\r\n").empty());
+}
+
+TEST(WpmTokenizerTest, AddsClsAndSep) {
+  auto tokenizer = Tokenizer::create(tiny_wpm_vocabulary());
+  ASSERT_TRUE(tokenizer);
+  EXPECT_EQ(tokenizer->bos_id(), 2);
+  EXPECT_EQ(tokenizer->unk_id(), 1);
+  EXPECT_TRUE(tokenizer->add_bos());
+  EXPECT_EQ(tokenizer->encode("hello", true, false), (std::vector<TokenId>{2, 4, 3}));
+  EXPECT_EQ(tokenizer->encode("", true, false), (std::vector<TokenId>{2, 3}));
+  // Control tokens in the text only with parse_special.
+  EXPECT_EQ(tokenizer->encode("[SEP]hello", false, true), (std::vector<TokenId>{3, 4}));
+}
+
+TEST(WpmTokenizerTest, Decodes) {
+  auto tokenizer = Tokenizer::create(tiny_wpm_vocabulary());
+  ASSERT_TRUE(tokenizer);
+  EXPECT_EQ(tokenizer->token_to_piece(4, false), " hello");
+  EXPECT_EQ(tokenizer->token_to_piece(6, false), "o");
+  EXPECT_EQ(tokenizer->token_to_piece(1, false), "");
+  EXPECT_EQ(tokenizer->token_to_piece(1, true), "[UNK]");
+  // Word-initial pieces start with a space (kept on the first word, as llama.cpp does);
+  // the space before punctuation is cleaned up.
+  const std::vector<TokenId> ids = {2, 4, 8, 10, 11, 12, 9, 3};
+  EXPECT_EQ(tokenizer->decode(ids, true, false), " hello, unaffable!");
+  EXPECT_EQ(tokenizer->decode(ids, false, false), " hello, unaffable!");
+  EXPECT_EQ(tokenizer->decode(ids, false, true), "[CLS] hello, unaffable![SEP]");
+  EXPECT_EQ(tokenizer->decode(ids, true, true), " hello, unaffable!");
 }
 
 TEST(TokenizerTest, RejectsBadVocabularies) {

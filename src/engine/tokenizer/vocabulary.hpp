@@ -35,8 +35,9 @@ enum class TokenType : int32_t {
 };
 
 struct Vocabulary {
-  // `tokenizer.ggml.model`: "llama" (SentencePiece-style BPE by score) or "gpt2" (byte-level
-  // BPE by merge rank). Other kinds ("bert", "t5", ...) are rejected by Tokenizer::create().
+  // `tokenizer.ggml.model`: "llama" (SentencePiece-style BPE by score), "gpt2" (byte-level
+  // BPE by merge rank) or "bert" (WordPiece). Other kinds ("t5", ...) are rejected by
+  // Tokenizer::create().
   std::string model;
   // `tokenizer.ggml.pre`: the pre-tokenizer of a "gpt2" vocabulary ("gpt-2", "qwen2",
   // "llama-bpe", ...); empty when the key is absent (treated as "default").
@@ -49,7 +50,8 @@ struct Vocabulary {
   // `tokenizer.ggml.merges`: "left right" pairs, highest priority first ("gpt2" only).
   std::vector<std::string> merges;
   // `tokenizer.ggml.{bos,eos,eot,eom,unknown,padding,seperator,cls,mask}_token_id`;
-  // absent keys keep the model's defaults (llama: bos 1, eos 2, unk 0; gpt2: bos/eos 11).
+  // absent keys keep the model's defaults (llama: bos 1, eos 2, unk 0; gpt2: bos/eos 11;
+  // bert: cls (used as bos) 101, unk 100, sep 102).
   std::optional<TokenId> bos_id;
   std::optional<TokenId> eos_id;
   std::optional<TokenId> eot_id;
@@ -60,7 +62,8 @@ struct Vocabulary {
   std::optional<TokenId> cls_id;
   std::optional<TokenId> mask_id;
   // `tokenizer.ggml.add_bos_token`, `.add_eos_token`, `.add_space_prefix`; absent keys keep
-  // the model's defaults (llama: BOS yes, EOS no, space prefix yes; gpt2: per pre-tokenizer).
+  // the model's defaults (llama: BOS yes, EOS no, space prefix yes; gpt2: per pre-tokenizer;
+  // bert: BOS ([CLS]) yes, EOS no, space prefix no).
   std::optional<bool> add_bos;
   std::optional<bool> add_eos;
   std::optional<bool> add_space_prefix;
