@@ -16,6 +16,19 @@
 namespace rbee::llm {
 namespace {
 
+// The tokenizer.ggml.model name of a tokenizer kind.
+const char* tokenizer_model_name(TokenizerKind kind) {
+  switch (kind) {
+    case TokenizerKind::kSpm:
+      return "llama";
+    case TokenizerKind::kBpe:
+      return "gpt2";
+    case TokenizerKind::kWpm:
+      return "bert";
+  }
+  return "?";
+}
+
 using Json = nlohmann::ordered_json;
 using namespace rbee::engine;
 
@@ -96,7 +109,7 @@ int command_info(const std::string& path, bool json) {
             {"rms_eps", hp.rms_eps},
             {"n_vocab", hp.n_vocab},
             {"tensor_types", types},
-            {"tokenizer", loaded->tokenizer->kind() == TokenizerKind::kSpm ? "llama" : "gpt2"},
+            {"tokenizer", tokenizer_model_name(loaded->tokenizer->kind())},
             {"chat_format", std::string(chat_format_name(format.format))},
             {"chat_format_guessed", format.fell_back},
             {"file_bytes", gguf.file_size_bytes()}};
