@@ -62,7 +62,8 @@ std::string format_artifact_state(const Json& entry) {
 }
 
 std::string format_model(const Json& model) {
-  const Json& info = model.value("metadata", Json::object());
+  const Json& metadata = model.value("metadata", Json::object());
+  const Json& info = metadata.value("info", Json::object());
   std::string line = fmt::format("  {:<48} {:<16} {:>10}  {} {}", string_field(model, "id"),
                                  format_artifact_state(model),
                                  format_bytes(static_cast<double>(int_field(model, "size_bytes"))),
@@ -76,7 +77,7 @@ std::string format_worker_binary(const Json& worker) {
   const Json& info = worker.value("metadata", Json::object());
   return fmt::format("  {:<12} {:<12} {}  {}\n", string_field(worker, "id"),
                      format_artifact_state(worker), string_field(info, "version"),
-                     string_field(worker, "path"));
+                     string_field(worker, "dir") + "/" + string_field(worker, "file"));
 }
 
 std::string format_invalid_entries(const Json& result) {
@@ -170,8 +171,11 @@ std::string format_result(const std::string& operation, const Json& result) {
     return format_model(result["model"]);
   }
   if (operation == "worker_binary_list") {
-    std::string out;
-    for (const auto& worker : result.value("workers", Json::array())) {
+    const Json& workers = result.value("workers", Json::array());
+    std::string out = workers.empty()
+                          ? "  (no worker types: install one with `rbee worker binary install`)\n"
+                          : "";
+    for (const auto& worker : workers) {
       out += format_worker_binary(worker);
     }
     return out + format_invalid_entries(result);

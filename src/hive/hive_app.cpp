@@ -20,6 +20,7 @@ struct HiveApp::Impl {
   std::function<void()> on_shutdown_request;
   http::Server server;
   jobs::JobRegistry jobs;
+  std::shared_ptr<HiveCatalogs> catalogs;
   std::unique_ptr<HeartbeatSender> heartbeat;
   std::thread server_thread;
   int port = 0;
@@ -30,7 +31,18 @@ struct HiveApp::Impl {
       : options(std::move(opts)),
         on_shutdown_request(std::move(shutdown)),
         server(http::ServerOptions{"rbee-hive", 1024 * 1024, 64, ""}),
-        jobs(jobs::JobRegistryOptions{"rbee-hive"}) {}
+        jobs(jobs::JobRegistryOptions{"rbee-hive"}) {
+    auto hf = provision::HfClientOptions::from_environment();
+    hf.transfer.stall_timeout_s = options.downloads.stall_timeout_s;
+    hf.transfer.max_attempts = options.downloads.max_attempts;
+    catalogs = std::make_shared<HiveCatalogs>(options.paths, std::move(hf));
+    catalogs->recover_after_restart();
+    std::error_code ec;
+    auto own_executable = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (auto registered = catalogs->register_builtin_worker(own_executable); !registered) {
+      logger("hive")->warn("worker type 'cpu' not registered: {}", registered.error().message);
+    }
+  }
 
   std::string advertised_url() const {
     // A wildcard bind is not an address the queen can dial. TODO(#7): advertise the
@@ -46,6 +58,7 @@ struct HiveApp::Impl {
     beat.version = RBEE_VERSION;
     beat.heartbeat_interval_ms = static_cast<int64_t>(options.config.heartbeat_s * 1000);
     beat.devices = detect_devices(options.nvidia_smi);
+    beat.models = catalogs->model_summaries();
     return beat;
   }
 
@@ -70,7 +83,7 @@ struct HiveApp::Impl {
     });
     HiveOperationContext context{
         options.config.hive_id, options.paths, options.queen_url,
-        [nvidia_smi = options.nvidia_smi] { return detect_devices(nvidia_smi); }};
+        [nvidia_smi = options.nvidia_smi] { return detect_devices(nvidia_smi); }, catalogs};
     jobs::register_job_routes(server, jobs, http::Access::kClusterToken,
                               [context](const Json& body) { return plan_hive_job(context, body); });
   }

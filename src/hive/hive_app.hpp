@@ -22,6 +22,7 @@ struct HiveOptions {
   Paths paths;
   std::string queen_url;  // resolved: never empty
   std::string nvidia_smi = "nvidia-smi";
+  DownloadConfig downloads;
 };
 
 class HiveApp {

@@ -112,8 +112,45 @@ Result<jobs::PlannedJob> plan_hive_job(const HiveOperationContext& context, cons
                               return run_hive_check(context, check, job);
                             }};
   }
-  return Error{ErrorCode::kInvalidArgument,
-               "operation '" + name + "' is not implemented by this hive"};
+  auto catalogs = context.catalogs;
+  return std::visit(
+      [&](const auto& op) -> Result<jobs::PlannedJob> {
+        using Op = std::decay_t<decltype(op)>;
+        auto plan = [&](auto run) { return jobs::PlannedJob{name, std::move(run)}; };
+        if constexpr (std::is_same_v<Op, contracts::ModelDownloadOperation>) {
+          return plan([catalogs, op](jobs::JobContext& job) {
+            return run_model_download(*catalogs, op, job);
+          });
+        } else if constexpr (std::is_same_v<Op, contracts::ModelListOperation>) {
+          return plan([catalogs](jobs::JobContext& job) { return run_model_list(*catalogs, job); });
+        } else if constexpr (std::is_same_v<Op, contracts::ModelGetOperation>) {
+          return plan(
+              [catalogs, op](jobs::JobContext& job) { return run_model_get(*catalogs, op, job); });
+        } else if constexpr (std::is_same_v<Op, contracts::ModelDeleteOperation>) {
+          return plan([catalogs, op](jobs::JobContext& job) {
+            return run_model_delete(*catalogs, op, job);
+          });
+        } else if constexpr (std::is_same_v<Op, contracts::WorkerBinaryListOperation>) {
+          return plan(
+              [catalogs](jobs::JobContext& job) { return run_worker_binary_list(*catalogs, job); });
+        } else if constexpr (std::is_same_v<Op, contracts::WorkerBinaryGetOperation>) {
+          return plan([catalogs, op](jobs::JobContext& job) {
+            return run_worker_binary_get(*catalogs, op, job);
+          });
+        } else if constexpr (std::is_same_v<Op, contracts::WorkerBinaryDeleteOperation>) {
+          return plan([catalogs, op](jobs::JobContext& job) {
+            return run_worker_binary_delete(*catalogs, op, job);
+          });
+        } else if constexpr (std::is_same_v<Op, contracts::WorkerBinaryInstallOperation>) {
+          return plan([catalogs, op](jobs::JobContext& job) {
+            return run_worker_binary_install(*catalogs, op, job);
+          });
+        } else {
+          return Error{ErrorCode::kInvalidArgument,
+                       "operation '" + name + "' is not implemented by this hive"};
+        }
+      },
+      operation);
 }
 
 }  // namespace rbee::hive

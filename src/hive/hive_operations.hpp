@@ -9,6 +9,7 @@
 #include "common/paths.hpp"
 #include "contracts/heartbeat.hpp"
 #include "contracts/operations.hpp"
+#include "hive/catalog_operations.hpp"
 #include "jobs/job_routes.hpp"
 
 namespace rbee::hive {
@@ -18,6 +19,7 @@ struct HiveOperationContext {
   Paths paths;
   std::string queen_url;
   std::function<std::vector<contracts::Device>()> devices;
+  std::shared_ptr<HiveCatalogs> catalogs;
 };
 
 // Parses the body; refuses operations that run on the queen or on another hive (400).
