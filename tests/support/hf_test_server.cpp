@@ -376,7 +376,12 @@ struct HfTestServer::Impl {
     return response;
   }
 
-  http::Response resolve(const http::Request& req) {
+  http::Response resolve(const http::Request& req) { return resolve_or_raw(req, false); }
+  http::Response raw(const http::Request& req) { return resolve_or_raw(req, true); }
+
+  // `resolve` gives a file's content; `raw` gives what git stores: the LFS pointer for files
+  // in LFS.
+  http::Response resolve_or_raw(const http::Request& req, bool git_content) {
     const std::string name = req.path_params.at(0) + "/" + req.path_params.at(1);
     const std::string& revision = req.path_params.at(2);
     const std::string& path = req.path_params.at(3);
@@ -402,6 +407,13 @@ struct HfTestServer::Impl {
     const ServedFile& file = it->second;
     if (auto faulty = apply_faults_before_answer(name + "/" + path)) return *faulty;
 
+    if (git_content && file.lfs) {
+      http::Response pointer;
+      pointer.content_type = "text/plain; charset=utf-8";
+      pointer.body = lfs_pointer(file.sha256, file.size);
+      pointer.headers = {{"ETag", "\"" + file.git_oid + "\""}, {"X-Repo-Commit", repo.commit}};
+      return pointer;
+    }
     if (!file.lfs) {
       auto response = serve_bytes(req, file, name + "/" + path);
       response.headers.emplace_back("ETag", "\"" + file.git_oid + "\"");
@@ -587,6 +599,7 @@ struct HfTestServer::Impl {
     server.route("GET", "/cdn/([^/]+)/([^/]+)/([0-9a-f]{64})", Access::kPublic, logged(&Impl::cdn));
     server.route("GET", "/([^/]+)/([^/]+)/resolve/([^/]+)/(.+)", Access::kPublic,
                  logged(&Impl::resolve));
+    server.route("GET", "/([^/]+)/([^/]+)/raw/([^/]+)/(.+)", Access::kPublic, logged(&Impl::raw));
   }
 };
 

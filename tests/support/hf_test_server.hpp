@@ -9,6 +9,8 @@
 //   GET|HEAD /{org}/{name}/resolve/{rev}/{path}
 //       LFS files (.gguf): 302 to /cdn/{org}/{name}/{sha256} with ETag, X-Linked-Etag,
 //       X-Linked-Size and X-Repo-Commit, as the Hub does; other files: 200 with the bytes.
+//   GET|HEAD /{org}/{name}/raw/{rev}/{path}
+//       what git stores: the bytes, or the LFS pointer text for LFS files.
 //   GET|HEAD /cdn/{org}/{name}/{sha256}
 //       the bytes with Content-Length and Accept-Ranges; `Range: bytes=a-b|a-|-n` → 206 with
 //       Content-Range, a range past the end → 416 with `Content-Range: bytes */size`.

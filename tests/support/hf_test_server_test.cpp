@@ -130,6 +130,11 @@ TEST_F(HfTestServerTest, ResolveRedirectsLikeTheHub) {
           false);
   EXPECT_EQ(readme.status, 200);
   EXPECT_EQ(readme.body, "# small\n");
+  // raw gives what git stores: the LFS pointer.
+  auto pointer = get(server_.url() + "/org/small/raw/main/model-Q8_0.gguf");
+  EXPECT_EQ(pointer.status, 200);
+  EXPECT_EQ(pointer.body, "version https://git-lfs.github.com/spec/v1\noid sha256:" +
+                              linked_etag.substr(1, 64) + "\nsize 10000\n");
 }
 
 TEST_F(HfTestServerTest, CdnServesRanges) {
