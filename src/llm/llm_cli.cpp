@@ -17,13 +17,13 @@ namespace rbee::llm {
 namespace {
 
 // The tokenizer.ggml.model name of a tokenizer kind.
-const char* tokenizer_model_name(TokenizerKind kind) {
+const char* tokenizer_model_name(engine::TokenizerKind kind) {
   switch (kind) {
-    case TokenizerKind::kSpm:
+    case engine::TokenizerKind::kSpm:
       return "llama";
-    case TokenizerKind::kBpe:
+    case engine::TokenizerKind::kBpe:
       return "gpt2";
-    case TokenizerKind::kWpm:
+    case engine::TokenizerKind::kWpm:
       return "bert";
   }
   return "?";
