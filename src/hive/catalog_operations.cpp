@@ -54,7 +54,12 @@ bool entry_matches(const ArtifactEntry& entry, const provision::ModelReference& 
     return std::find(source.files.begin(), source.files.end(), reference.file) !=
            source.files.end();
   }
-  if (!reference.quant.empty()) return metadata->info && metadata->info->quant == reference.quant;
+  if (!reference.quant.empty()) {
+    // The tag in the file name is what the reference matched when downloading.
+    return (!source.files.empty() &&
+            provision::quant_label_from_filename(source.files.front()) == reference.quant) ||
+           (metadata->info && metadata->info->quant == reference.quant);
+  }
   return true;
 }
 
