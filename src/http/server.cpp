@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "common/logging.hpp"
 #include "common/random.hpp"
@@ -129,6 +130,7 @@ struct Server::Impl {
   ServerOptions options;
   httplib::Server server;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> in_run{false};  // run() was entered and has not returned
   mutable std::mutex token_mu;
   std::string cluster_token;  // guarded by token_mu
 
@@ -256,11 +258,18 @@ Result<int> Server::bind(const std::string& host, int port) {
 }
 
 void Server::run() {
-  impl_->server.listen_after_bind();
+  // httplib's stop() does nothing until the accept loop runs, so a stop() that comes between
+  // bind() and here would be lost and run() would serve forever. Each side writes its flag,
+  // then reads the other's: either run() sees the stop, or stop() sees run() and waits for
+  // the loop.
+  impl_->in_run = true;
+  if (!impl_->stopping) impl_->server.listen_after_bind();
+  impl_->in_run = false;
 }
 
 void Server::stop() {
   impl_->stopping = true;
+  while (impl_->in_run && !impl_->server.is_running()) std::this_thread::yield();
   impl_->server.stop();
 }
 

@@ -191,6 +191,14 @@ TEST_F(ServerClientTest, ShortFixedLengthStreamDropsTheConnection) {
   EXPECT_EQ(again->body, "0123456789");
 }
 
+TEST(ServerLifecycleTest, StopRightAfterStartDoesNotHang) {
+  // stop() may come before the serving thread reached its accept loop.
+  for (int i = 0; i < 50; ++i) {
+    Server server(ServerOptions{});
+    testing::RunningServer running(server);
+  }
+}
+
 TEST_F(ServerClientTest, RefusedConnectionIsUnavailable) {
   auto response = Client({"http://127.0.0.1:1", "", 1, 1}).get("/health");
   ASSERT_FALSE(response);
