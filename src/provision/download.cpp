@@ -456,6 +456,7 @@ class PartialFile {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
+  bool is_open() const { return fd_ >= 0; }
 
  private:
   Error failure(const char* what, int err) const {
@@ -693,6 +694,13 @@ Status download_to_file(const DownloadRequest& request, const TransferOptions& o
 
   PartialFile file;
   RBEE_RETURN_IF_ERROR(file.open(partial_path(request.dest)));
+  // A failure before the first byte leaves no empty partial file behind.
+  struct EmptyPartialCleanup {
+    PartialFile& file;
+    ~EmptyPartialCleanup() {
+      if (file.is_open() && file.size() == 0) file.discard();
+    }
+  } cleanup{file};
   const auto& expected_size = request.expected_size;
   if (expected_size && file.size() > *expected_size) RBEE_RETURN_IF_ERROR(file.truncate());
   if (expected_size) {

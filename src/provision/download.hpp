@@ -25,7 +25,9 @@ struct Progress {
   double bytes_per_s = 0;    // over the last few seconds
   double eta_s = -1;         // -1 while unknown
 };
-// Called often (every chunk, at most every 50 ms, and once at the end): the caller rate-limits.
+// Called on the downloading thread: at most every 50 ms while bytes flow, every 100 ms or so
+// while they do not (so the rate visibly drops during a stall), and once at the end with
+// bytes_done == bytes_total. The caller rate-limits what it shows.
 using ProgressFn = std::function<void(const Progress&)>;
 
 struct TransferOptions {

@@ -174,6 +174,7 @@ TEST_F(DownloadUrlTest, ASecondWriterIsRefused) {
   ::close(fd);
   ASSERT_FALSE(status);
   EXPECT_EQ(status.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_TRUE(std::filesystem::exists(partial_path(dest())));  // the other writer's file
   EXPECT_TRUE(server_.requests().empty());
 }
 

@@ -43,8 +43,10 @@ class HfClient {
   Result<ModelSelection> resolve(const ModelReference& reference, std::stop_token stop = {}) const;
 
   // Downloads one file of the listing to dest (see download_to_file: `<dest>.part`, resume,
-  // retries, size and sha256 checked before dest appears). Gated, missing file (404 naming
-  // repo, revision and file) and unreachable host get clear messages.
+  // retries, free space checked against file.size first; size and, for LFS files, sha256
+  // checked before dest appears; an existing dest is replaced). Gated (kUnauthenticated: set
+  // HF_TOKEN / the token has no access), missing file (kNotFound naming repo, revision and
+  // file) and unreachable host (kUnavailable naming it) get clear messages.
   Status download_file(const std::string& repo, const std::string& revision, const RepoFile& file,
                        const std::filesystem::path& dest, const ProgressFn& progress,
                        std::stop_token stop) const;

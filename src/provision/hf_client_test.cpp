@@ -289,6 +289,7 @@ TEST_F(HfClientTest, MissingRepoRevisionAndFile) {
 
   auto file = download(RepoFile{"gone-Q4_0.gguf", 10, std::string(64, 'a')});
   ASSERT_FALSE(file);
+  EXPECT_FALSE(std::filesystem::exists(partial_path(dest())));  // no empty leftovers
   EXPECT_EQ(file.error().code, ErrorCode::kNotFound);
   EXPECT_NE(
       file.error().message.find("file gone-Q4_0.gguf not found in org/small at revision main"),
@@ -348,6 +349,7 @@ TEST_F(HfClientTest, NotEnoughDiskSpaceIsCheckedBeforeStarting) {
       << status.error().message;
   EXPECT_NE(status.error().message.find("1.0 PiB"), std::string::npos) << status.error().message;
   EXPECT_TRUE(server_.requests().empty());  // nothing was even asked for
+  EXPECT_FALSE(std::filesystem::exists(partial_path(dir_.path() / "huge.gguf")));
 }
 
 TEST_F(HfClientTest, UnreachableEndpointNamesTheHost) {
