@@ -137,8 +137,8 @@ TEST(CatalogOperationsTest, RequiredFieldsAndControlCharacters) {
   auto empty = parse_operation(Json{{"operation", "model_download"}, {"model", ""}});
   ASSERT_FALSE(empty);
   EXPECT_NE(empty.error().message.find("'model' is empty"), std::string::npos);
-  auto control = parse_operation(
-      Json{{"operation", "worker_binary_install"}, {"worker_type", "x\n"}, {"source", "/bin/true"}});
+  auto control = parse_operation(Json{
+      {"operation", "worker_binary_install"}, {"worker_type", "x\n"}, {"source", "/bin/true"}});
   ASSERT_FALSE(control);
   EXPECT_NE(control.error().message.find("'worker_type' contains a control character"),
             std::string::npos);
