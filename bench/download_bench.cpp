@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "catalog/sha256.hpp"
+#include "common/sha256.hpp"
 #include "provision/hf_client.hpp"
 #include "provision/hf_files.hpp"
 
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   started = std::chrono::steady_clock::now();
-  auto hash = rbee::catalog::sha256_file(dest);
+  auto hash = rbee::sha256_file(dest);
   double hash_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!hash || *hash != wanted->sha256) {
     std::fprintf(stderr, "download_bench: the downloaded file does not match its sha256\n");

@@ -10,8 +10,8 @@
 #include <stop_token>
 #include <string>
 
-#include "catalog/sha256.hpp"
 #include "common/result.hpp"
+#include "common/sha256.hpp"
 
 namespace rbee::catalog::detail {
 

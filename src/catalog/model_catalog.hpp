@@ -23,8 +23,8 @@
 
 #include "catalog/artifact_catalog.hpp"
 #include "catalog/model_info.hpp"
-#include "catalog/sha256.hpp"
 #include "common/result.hpp"
+#include "common/sha256.hpp"
 
 namespace rbee::catalog {
 

@@ -9,7 +9,7 @@
 
 #include "catalog/file_ops.hpp"
 #include "catalog/program_runner.hpp"
-#include "catalog/sha256.hpp"
+#include "common/sha256.hpp"
 
 #ifndef RBEE_VERSION
 #define RBEE_VERSION "0.0.0"

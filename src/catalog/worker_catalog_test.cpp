@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "catalog/program_runner.hpp"
-#include "catalog/sha256.hpp"
 #include "catalog/test_models.hpp"
+#include "common/sha256.hpp"
 #include "common/test_dir.hpp"
 
 namespace rbee::catalog {

@@ -21,7 +21,7 @@
 
 #include "common/clock.hpp"
 #include "common/logging.hpp"
-#include "provision/sha256.hpp"
+#include "common/sha256.hpp"
 
 namespace rbee::provision {
 namespace {
@@ -726,7 +726,7 @@ Status download_to_file(const DownloadRequest& request, const TransferOptions& o
   };
   auto restart_from_zero = [&]() -> Status {
     RBEE_RETURN_IF_ERROR(file.truncate());
-    hasher.reset();
+    hasher = Sha256();
     meter.restart();
     return ok_status();
   };
@@ -881,7 +881,7 @@ Status download_to_file(const DownloadRequest& request, const TransferOptions& o
                                                 std::to_string(*expected_size));
   }
   if (!expected_sha256.empty()) {
-    auto actual = hasher.hex_digest();
+    auto actual = hasher.finish_hex();
     if (actual != expected_sha256) {
       file.discard();
       return make_error(ErrorCode::kInternal, "sha256 mismatch for " + label + ": expected " +

@@ -11,10 +11,10 @@
 #include <mutex>
 #include <thread>
 
+#include "common/sha256.hpp"
 #include "common/test_dir.hpp"
 #include "http/server.hpp"
 #include "http/test_server.hpp"
-#include "provision/sha256.hpp"
 #include "provision/test_support.hpp"
 
 namespace rbee::provision {
@@ -28,7 +28,7 @@ using rbee::testing::TestDir;
 std::string sha256_of(const std::string& bytes) {
   Sha256 hasher;
   hasher.update(bytes);
-  return hasher.hex_digest();
+  return hasher.finish_hex();
 }
 
 class DownloadUrlTest : public ::testing::Test {

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "provision/sha256.hpp"
+#include "common/sha256.hpp"
 
 namespace rbee::provision {
 namespace {

@@ -10,8 +10,8 @@
 #include <map>
 #include <thread>
 
+#include "common/sha256.hpp"
 #include "common/test_dir.hpp"
-#include "provision/sha256.hpp"
 #include "provision/test_support.hpp"
 
 namespace rbee::provision {
@@ -77,7 +77,7 @@ TEST_F(HfClientTest, ListsFilesWithSizesAndSha256) {
   EXPECT_EQ(by_path[kModel].size, kModelSize);
   Sha256 hasher;
   hasher.update(content_);
-  EXPECT_EQ(by_path[kModel].sha256, hasher.hex_digest());
+  EXPECT_EQ(by_path[kModel].sha256, hasher.finish_hex());
   EXPECT_EQ(by_path["README.md"].sha256, "");  // not in LFS
   EXPECT_EQ(ranges_of(server_, "/api/models/org/small/tree/main").size(), 1u);
 }

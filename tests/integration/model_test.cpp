@@ -5,8 +5,8 @@
 #include <signal.h>
 
 #include "catalog/artifact_id.hpp"
-#include "catalog/sha256.hpp"
 #include "common/files.hpp"
+#include "common/sha256.hpp"
 #include "harness.hpp"
 #include "hf_test_server.hpp"
 
@@ -31,7 +31,7 @@ class ModelTest : public ::testing::Test {
     ASSERT_TRUE(
         hub_.add_file_from_disk(kRepo, "stories260K.F16.gguf", *models / "stories260K-F16.gguf"));
     hub_.add_file(kRepo, "README.md", "# stories\n");
-    auto hash = catalog::sha256_file(source_);
+    auto hash = rbee::sha256_file(source_);
     ASSERT_TRUE(hash);
     source_sha256_ = *hash;
     source_size_ = std::filesystem::file_size(source_);
@@ -71,7 +71,7 @@ class ModelTest : public ::testing::Test {
     Json entry = model_entry(id);
     ASSERT_TRUE(entry.is_object()) << "no entry " << id;
     EXPECT_EQ(entry["state"], "ready");
-    auto hash = catalog::sha256_file(entry_dir(id) / kFile);
+    auto hash = rbee::sha256_file(entry_dir(id) / kFile);
     ASSERT_TRUE(hash);
     EXPECT_EQ(*hash, source_sha256_);
     EXPECT_FALSE(std::filesystem::exists(entry_dir(id) / (std::string(kFile) + ".part")));
@@ -348,7 +348,7 @@ TEST_F(ModelTest, WorkerBinariesInstallFromAFileOrUrlAndVerify) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("sha256"), std::string::npos) << bad.err;
   auto good =
-      rbee({"worker", "binary", "install", "remote", url, "--sha256", catalog::sha256_hex(body)});
+      rbee({"worker", "binary", "install", "remote", url, "--sha256", rbee::sha256_hex(body)});
   ASSERT_EQ(good.exit_code, 0) << good.err;
 
   auto listed = Json::parse(rbee({"--json", "worker", "binary", "list"}).out)["workers"];

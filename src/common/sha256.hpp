@@ -18,7 +18,7 @@
 
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
 
-namespace rbee::catalog {
+namespace rbee {
 
 // Called after each block with the bytes done so far and the total (the file's size when
 // hashing started). Runs on the hashing thread; it should be quick (throttle in the callee).
@@ -64,4 +64,4 @@ bool is_sha256_hex(std::string_view text);
 // `text` in lowercase (for comparing user-given hashes with ours).
 std::string to_lower_ascii(std::string_view text);
 
-}  // namespace rbee::catalog
+}  // namespace rbee

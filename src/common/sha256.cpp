@@ -1,4 +1,4 @@
-#include "catalog/sha256.hpp"
+#include "common/sha256.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -11,7 +11,7 @@
 
 #include "common/check.hpp"
 
-namespace rbee::catalog {
+namespace rbee {
 namespace {
 
 std::string to_hex(const unsigned char* bytes, size_t n_bytes) {
@@ -117,4 +117,4 @@ std::string to_lower_ascii(std::string_view text) {
   return lower;
 }
 
-}  // namespace rbee::catalog
+}  // namespace rbee

@@ -1,17 +1,20 @@
-#include "catalog/sha256.hpp"
+#include "common/sha256.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <string>
 
-#include "catalog/test_models.hpp"
+#include "common/files.hpp"
 #include "common/test_dir.hpp"
 
-namespace rbee::catalog {
+namespace rbee {
 namespace {
 
-using ::rbee::catalog::testing::write_text_file;
+// Writes bytes to a test file (aborts the test on failure).
+void write_text_file(const std::filesystem::path& path, const std::string& bytes) {
+  ASSERT_TRUE(write_file_atomic(path, bytes));
+}
 
 // FIPS 180-2 test vectors.
 constexpr const char* kEmptyHash =
@@ -115,4 +118,4 @@ TEST(Sha256Test, RecognizesHexDigests) {
 }
 
 }  // namespace
-}  // namespace rbee::catalog
+}  // namespace rbee
