@@ -27,59 +27,16 @@ void dequantize_row_q4_k(const BlockQ4_K* __restrict x, float* __restrict y, int
   uint8_t q[kQK_K];
   for (int64_t b = 0; b < nb; ++b) {
     unpack_values(x[b], q);
-    const float d = fp16_to_fp32(x[b].d);
-    const float dmin = fp16_to_fp32(x[b].dmin);
-    float* __restrict out = y + b * kQK_K;
-    for (int g = 0; g < kGroups; ++g) {
-      uint8_t sc = 0;
-      uint8_t m = 0;
-      detail::unpack_scale_min_k4(x[b].scales, g, &sc, &m);
-      const float scale = d * static_cast<float>(sc);
-      const float min = dmin * static_cast<float>(m);
-      for (int l = 0; l < 32; ++l)
-        out[32 * g + l] = scale * static_cast<float>(q[32 * g + l]) - min;
-    }
+    detail::dequantize_scale_min_k4(x[b].d, x[b].dmin, x[b].scales, q, y + b * kQK_K);
   }
 }
 
 void quantize_row_q4_k(const float* __restrict x, BlockQ4_K* __restrict y, int64_t n) {
   const int64_t nb = detail::n_blocks(n, kQK_K);
   uint8_t q[kQK_K];
-  float scales[kGroups];
-  float mins[kGroups];
-  uint8_t scales_q[kGroups];
-  uint8_t mins_q[kGroups];
   for (int64_t b = 0; b < nb; ++b) {
     const float* __restrict in = x + b * kQK_K;
-    float max_scale = 0.0f;
-    float max_min = 0.0f;
-    for (int g = 0; g < kGroups; ++g) {
-      scales[g] = detail::fit_with_offset(in + 32 * g, 32, 15, q + 32 * g, &mins[g]);
-      max_scale = std::max(max_scale, scales[g]);
-      max_min = std::max(max_min, mins[g]);
-    }
-    const float d = max_scale / 63.0f;
-    const float dmin = max_min / 63.0f;
-    y[b].d = fp32_to_fp16(d);
-    y[b].dmin = fp32_to_fp16(dmin);
-    const float d_stored = fp16_to_fp32(y[b].d);
-    const float dmin_stored = fp16_to_fp32(y[b].dmin);
-    for (int g = 0; g < kGroups; ++g) {
-      scales_q[g] = static_cast<uint8_t>(
-          d > 0.0f ? std::clamp(detail::nearest_int(scales[g] / d), 0, 63) : 0);
-      mins_q[g] = static_cast<uint8_t>(
-          dmin > 0.0f ? std::clamp(detail::nearest_int(mins[g] / dmin), 0, 63) : 0);
-      // Requantize the values against the scale and minimum actually stored.
-      const float scale = d_stored * static_cast<float>(scales_q[g]);
-      const float min = dmin_stored * static_cast<float>(mins_q[g]);
-      for (int l = 0; l < 32; ++l) {
-        const float v = in[32 * g + l] + min;
-        q[32 * g + l] =
-            scale > 0.0f ? static_cast<uint8_t>(std::clamp(detail::nearest_int(v / scale), 0, 15))
-                         : 0;
-      }
-    }
-    detail::pack_scale_min_k4(scales_q, mins_q, y[b].scales);
+    detail::quantize_scale_min_k4(in, 15, &y[b].d, &y[b].dmin, y[b].scales, q);
     for (int c = 0; c < 4; ++c) {
       for (int l = 0; l < 32; ++l) {
         y[b].qs[32 * c + l] = static_cast<uint8_t>(q[64 * c + l] | (q[64 * c + 32 + l] << 4));

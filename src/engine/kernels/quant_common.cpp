@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/kernels/float16.hpp"
+
 namespace rbee::engine::kernels::detail {
 namespace {
 
@@ -133,6 +135,57 @@ void pack_scale_min_k4(const uint8_t* __restrict scales, const uint8_t* __restri
     packed[j + 4] = static_cast<uint8_t>(mins[j] | ((mins[j + 4] >> 4) << 6));
     packed[j + 8] = static_cast<uint8_t>((scales[j + 4] & 0xfu) | ((mins[j + 4] & 0xfu) << 4));
   }
+}
+
+void dequantize_scale_min_k4(uint16_t d, uint16_t dmin, const uint8_t* __restrict scales,
+                             const uint8_t* __restrict q, float* __restrict out) {
+  const float d_f = fp16_to_fp32(d);
+  const float dmin_f = fp16_to_fp32(dmin);
+  for (int g = 0; g < 8; ++g) {
+    uint8_t sc = 0;
+    uint8_t m = 0;
+    unpack_scale_min_k4(scales, g, &sc, &m);
+    const float scale = d_f * static_cast<float>(sc);
+    const float min = dmin_f * static_cast<float>(m);
+    for (int l = 0; l < 32; ++l) out[32 * g + l] = scale * static_cast<float>(q[32 * g + l]) - min;
+  }
+}
+
+void quantize_scale_min_k4(const float* __restrict in, int q_max, uint16_t* d, uint16_t* dmin,
+                           uint8_t* __restrict scales, uint8_t* __restrict q) {
+  constexpr int kGroups = 8;
+  float group_scales[kGroups];
+  float group_mins[kGroups];
+  uint8_t scales_q[kGroups];
+  uint8_t mins_q[kGroups];
+  float max_scale = 0.0f;
+  float max_min = 0.0f;
+  for (int g = 0; g < kGroups; ++g) {
+    group_scales[g] = fit_with_offset(in + 32 * g, 32, q_max, q + 32 * g, &group_mins[g]);
+    max_scale = std::max(max_scale, group_scales[g]);
+    max_min = std::max(max_min, group_mins[g]);
+  }
+  const float d_f = max_scale / 63.0f;
+  const float dmin_f = max_min / 63.0f;
+  *d = fp32_to_fp16(d_f);
+  *dmin = fp32_to_fp16(dmin_f);
+  const float d_stored = fp16_to_fp32(*d);
+  const float dmin_stored = fp16_to_fp32(*dmin);
+  for (int g = 0; g < kGroups; ++g) {
+    scales_q[g] = static_cast<uint8_t>(
+        d_f > 0.0f ? std::clamp(nearest_int(group_scales[g] / d_f), 0, 63) : 0);
+    mins_q[g] = static_cast<uint8_t>(
+        dmin_f > 0.0f ? std::clamp(nearest_int(group_mins[g] / dmin_f), 0, 63) : 0);
+    // Requantize the values against the scale and minimum actually stored.
+    const float scale = d_stored * static_cast<float>(scales_q[g]);
+    const float min = dmin_stored * static_cast<float>(mins_q[g]);
+    for (int l = 0; l < 32; ++l) {
+      const float v = in[32 * g + l] + min;
+      q[32 * g + l] =
+          scale > 0.0f ? static_cast<uint8_t>(std::clamp(nearest_int(v / scale), 0, q_max)) : 0;
+    }
+  }
+  pack_scale_min_k4(scales_q, mins_q, scales);
 }
 
 }  // namespace rbee::engine::kernels::detail

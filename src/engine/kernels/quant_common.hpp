@@ -54,4 +54,16 @@ inline void unpack_scale_min_k4(const uint8_t* __restrict packed, int j, uint8_t
 void pack_scale_min_k4(const uint8_t* __restrict scales, const uint8_t* __restrict mins,
                        uint8_t* __restrict packed);
 
+// The scale-and-minimum layout Q4_K and Q5_K share: a 256-value block in eight groups of 32,
+// each value = d * scale[g] * q - dmin * min[g], with 6-bit scales and minimums packed by
+// pack_scale_min_k4. The types differ only in how many bits q has and where they are stored.
+//
+// `q` holds the 256 unpacked values; `out` receives 256 floats.
+void dequantize_scale_min_k4(uint16_t d, uint16_t dmin, const uint8_t* __restrict scales,
+                             const uint8_t* __restrict q, float* __restrict out);
+// Fits 256 values with values in 0..q_max: stores d, dmin and the packed scales, and writes
+// the unpacked values to `q` (requantized against the scales as stored).
+void quantize_scale_min_k4(const float* __restrict in, int q_max, uint16_t* d, uint16_t* dmin,
+                           uint8_t* __restrict scales, uint8_t* __restrict q);
+
 }  // namespace rbee::engine::kernels::detail
