@@ -118,6 +118,37 @@ Status RbeeConfig::validate() const {
     return make_error(ErrorCode::kInvalidArgument,
                       "downloads.max_attempts must be between 1 and 100");
   }
+  RBEE_RETURN_IF_ERROR(check_port(workers.port_min, "workers.port_min"));
+  RBEE_RETURN_IF_ERROR(check_port(workers.port_max, "workers.port_max"));
+  if (workers.port_min > workers.port_max) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "workers.port_min must not be greater than workers.port_max");
+  }
+  if (!(workers.ready_timeout_s >= 0.1 && workers.ready_timeout_s <= 24 * 3600)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "workers.ready_timeout_s must be between 0.1 and 86400");
+  }
+  if (!(workers.stop_grace_s >= 0 && workers.stop_grace_s <= 3600)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "workers.stop_grace_s must be between 0 and 3600");
+  }
+  if (!(scheduler.idle_retire_s >= 0)) {
+    return make_error(ErrorCode::kInvalidArgument, "scheduler.idle_retire_s must not be negative");
+  }
+  if (scheduler.max_queue_per_model < 0 || scheduler.max_queue_per_model > 100000) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "scheduler.max_queue_per_model must be between 0 and 100000");
+  }
+  if (!(scheduler.queue_timeout_s > 0)) {
+    return make_error(ErrorCode::kInvalidArgument, "scheduler.queue_timeout_s must be positive");
+  }
+  if (scheduler.default_parallel < 1 || scheduler.default_parallel > 64) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "scheduler.default_parallel must be between 1 and 64");
+  }
+  if (scheduler.default_ctx < 0) {
+    return make_error(ErrorCode::kInvalidArgument, "scheduler.default_ctx must not be negative");
+  }
   if (hive.hive_id.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "hive.hive_id must not be empty");
   }
@@ -135,7 +166,8 @@ Result<RbeeConfig> parse_config(const std::string& text, const std::string& sour
 
   RbeeConfig config;
   for (const auto& [key, node] : root) {
-    if (key.str() != "queen" && key.str() != "hive" && key.str() != "downloads") {
+    if (key.str() != "queen" && key.str() != "hive" && key.str() != "downloads" &&
+        key.str() != "workers" && key.str() != "scheduler") {
       return config_error(source_name, node, "unknown section '" + std::string(key.str()) + "'");
     }
     if (!node.is_table()) {
@@ -163,6 +195,24 @@ Result<RbeeConfig> parse_config(const std::string& text, const std::string& sour
     TableReader reader(*downloads, "downloads", source_name);
     RBEE_RETURN_IF_ERROR(reader.read_number("stall_timeout_s", config.downloads.stall_timeout_s));
     RBEE_RETURN_IF_ERROR(reader.read_int("max_attempts", config.downloads.max_attempts));
+    RBEE_RETURN_IF_ERROR(reader.reject_unknown());
+  }
+  if (const toml::table* workers = root["workers"].as_table()) {
+    TableReader reader(*workers, "workers", source_name);
+    RBEE_RETURN_IF_ERROR(reader.read_int("port_min", config.workers.port_min));
+    RBEE_RETURN_IF_ERROR(reader.read_int("port_max", config.workers.port_max));
+    RBEE_RETURN_IF_ERROR(reader.read_number("ready_timeout_s", config.workers.ready_timeout_s));
+    RBEE_RETURN_IF_ERROR(reader.read_number("stop_grace_s", config.workers.stop_grace_s));
+    RBEE_RETURN_IF_ERROR(reader.reject_unknown());
+  }
+  if (const toml::table* scheduler = root["scheduler"].as_table()) {
+    TableReader reader(*scheduler, "scheduler", source_name);
+    RBEE_RETURN_IF_ERROR(reader.read_number("idle_retire_s", config.scheduler.idle_retire_s));
+    RBEE_RETURN_IF_ERROR(
+        reader.read_int("max_queue_per_model", config.scheduler.max_queue_per_model));
+    RBEE_RETURN_IF_ERROR(reader.read_number("queue_timeout_s", config.scheduler.queue_timeout_s));
+    RBEE_RETURN_IF_ERROR(reader.read_int("default_parallel", config.scheduler.default_parallel));
+    RBEE_RETURN_IF_ERROR(reader.read_int("default_ctx", config.scheduler.default_ctx));
     RBEE_RETURN_IF_ERROR(reader.reject_unknown());
   }
   if (auto status = config.validate(); !status) {

@@ -37,10 +37,29 @@ struct DownloadConfig {
   int max_attempts = 6;         // connection attempts per file before the download fails
 };
 
+// How a hive runs worker processes.
+struct WorkerLifecycleConfig {
+  int port_min = 9100;  // workers listen on the first free port in [port_min, port_max]
+  int port_max = 9299;
+  double ready_timeout_s = 300;  // spawn → /health ready, else the spawn fails
+  double stop_grace_s = 10;      // SIGTERM → SIGKILL
+};
+
+// How the queen places inference.
+struct SchedulerConfig {
+  double idle_retire_s = 0;      // a worker idle this long is retired; 0 = never
+  int max_queue_per_model = 64;  // requests waiting for a slot; beyond it 429
+  double queue_timeout_s = 300;  // a queued request gives up after this long (503)
+  int default_parallel = 2;      // slots of a worker the scheduler spawns
+  int default_ctx = 0;           // its context per slot; 0 = the model's, capped at 4096
+};
+
 struct RbeeConfig {
   QueenConfig queen;
   HiveConfig hive;
   DownloadConfig downloads;
+  WorkerLifecycleConfig workers;
+  SchedulerConfig scheduler;
 
   // The queen URL a local client or hive uses when none is given.
   std::string local_queen_url() const;

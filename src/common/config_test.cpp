@@ -40,6 +40,24 @@ TEST(ConfigTest, ReadsDownloadSettings) {
   EXPECT_NE(unknown.error().message.find("retries"), std::string::npos);
 }
 
+TEST(ConfigTest, ReadsWorkerAndSchedulerSettings) {
+  auto config = parse_config(
+      "[workers]\nport_min = 9500\nport_max = 9510\nready_timeout_s = 20\n"
+      "[scheduler]\nidle_retire_s = 60\nmax_queue_per_model = 4\ndefault_parallel = 3\n",
+      "config.toml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->workers.port_min, 9500);
+  EXPECT_EQ(config->workers.port_max, 9510);
+  EXPECT_EQ(config->workers.ready_timeout_s, 20);
+  EXPECT_EQ(config->scheduler.idle_retire_s, 60);
+  EXPECT_EQ(config->scheduler.max_queue_per_model, 4);
+  EXPECT_EQ(config->scheduler.default_parallel, 3);
+
+  auto reversed = parse_config("[workers]\nport_min = 9600\nport_max = 9500\n", "config.toml");
+  ASSERT_FALSE(reversed);
+  EXPECT_NE(reversed.error().message.find("port_min"), std::string::npos);
+}
+
 TEST(ConfigTest, IntegerHeartbeatIsAccepted) {
   auto config = parse_config("[hive]\nheartbeat_s = 3\n", "c");
   ASSERT_TRUE(config);

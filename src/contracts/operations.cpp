@@ -1,6 +1,7 @@
 #include "contracts/operations.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 namespace rbee::contracts {
 namespace {
@@ -11,6 +12,10 @@ struct Overloaded : Ts... {
 };
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
+
+std::string json_number(double value) {
+  return Json(value).dump();
+}
 
 constexpr double kMaxCheckDurationS = 24 * 3600;
 
@@ -27,6 +32,10 @@ Status validate_hive_id(const std::string& hive_id, const std::string& field) {
         "field '" + field + "' must be 1-64 characters of letters, digits, '.', '_' or '-'");
   }
   return ok_status();
+}
+
+Status validate_worker_id(const std::string& worker_id, const std::string& field) {
+  return validate_hive_id(worker_id, field);
 }
 
 namespace {
@@ -60,7 +69,77 @@ Status read_text(ObjectReader& reader, const char* key, bool required, std::stri
 constexpr const char* kKnownOperations =
     "status, hive_list, hive_get, hive_check, model_download, model_list, model_get, "
     "model_delete, worker_binary_list, worker_binary_get, worker_binary_delete, "
-    "worker_binary_install";
+    "worker_binary_install, worker_spawn, worker_process_list, worker_process_get, "
+    "worker_process_delete, active_worker_list, active_worker_get, active_worker_retire, infer";
+
+constexpr int64_t kMaxParallel = 64;
+constexpr int64_t kMaxContext = 1 << 20;
+
+Status read_int_in_range(ObjectReader& reader, const char* key, int64_t min, int64_t max,
+                         int64_t& out) {
+  RBEE_RETURN_IF_ERROR(reader.optional_int(key, out));
+  if (out < min || out > max) {
+    return make_error(ErrorCode::kInvalidArgument, "field '" + std::string(key) +
+                                                       "' must be between " + std::to_string(min) +
+                                                       " and " + std::to_string(max));
+  }
+  return ok_status();
+}
+
+Status read_number_in_range(ObjectReader& reader, const char* key, double min, double max,
+                            double& out) {
+  RBEE_RETURN_IF_ERROR(reader.optional_number(key, out));
+  if (!(out >= min && out <= max)) {
+    return make_error(ErrorCode::kInvalidArgument, "field '" + std::string(key) +
+                                                       "' must be between " + json_number(min) +
+                                                       " and " + json_number(max));
+  }
+  return ok_status();
+}
+
+Status read_pid(ObjectReader& reader, int64_t& pid) {
+  RBEE_RETURN_IF_ERROR(reader.required_int("pid", pid));
+  if (pid <= 0 || pid > 0x3fffffff) {
+    return make_error(ErrorCode::kInvalidArgument, "field 'pid' must be a positive process id");
+  }
+  return ok_status();
+}
+
+Status read_worker_id(ObjectReader& reader, bool required, std::string& worker_id) {
+  RBEE_RETURN_IF_ERROR(required ? reader.required_string("worker_id", worker_id)
+                                : reader.optional_string("worker_id", worker_id));
+  if (!required && worker_id.empty()) return ok_status();
+  return validate_worker_id(worker_id, "worker_id");
+}
+
+// `stop`: a string or an array of up to 4 strings (as OpenAI accepts).
+Status read_stop(ObjectReader& reader, std::vector<std::string>& stop) {
+  const Json* value = reader.optional_value("stop");
+  if (!value || value->is_null()) return ok_status();
+  if (value->is_string()) {
+    stop.push_back(value->get<std::string>());
+  } else if (value->is_array()) {
+    for (const auto& item : *value) {
+      if (!item.is_string()) {
+        return make_error(ErrorCode::kInvalidArgument, "field 'stop' must hold strings");
+      }
+      stop.push_back(item.get<std::string>());
+    }
+  } else {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "field 'stop' must be a string or an array of strings");
+  }
+  if (stop.size() > 4) {
+    return make_error(ErrorCode::kInvalidArgument, "field 'stop' holds at most 4 strings");
+  }
+  for (const auto& s : stop) {
+    if (s.empty() || s.size() > 256) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "field 'stop' strings must be 1 to 256 bytes long");
+    }
+  }
+  return ok_status();
+}
 
 Result<Operation> parse_named(const std::string& name, ObjectReader& reader) {
   if (name == "status") return Operation{StatusOperation{}};
@@ -131,6 +210,71 @@ Result<Operation> parse_named(const std::string& name, ObjectReader& reader) {
     RBEE_RETURN_IF_ERROR(read_text(reader, "source", true, install.source));
     RBEE_RETURN_IF_ERROR(read_text(reader, "sha256", false, install.sha256));
     return Operation{install};
+  }
+  if (name == "worker_spawn") {
+    WorkerSpawnOperation spawn;
+    RBEE_RETURN_IF_ERROR(read_hive_id(reader, spawn.hive_id));
+    RBEE_RETURN_IF_ERROR(read_text(reader, "model", true, spawn.model));
+    RBEE_RETURN_IF_ERROR(read_text(reader, "worker_type", false, spawn.worker_type));
+    if (spawn.worker_type.empty()) spawn.worker_type = "cpu";
+    RBEE_RETURN_IF_ERROR(read_text(reader, "device", false, spawn.device));
+    if (spawn.device.empty()) spawn.device = "cpu";
+    RBEE_RETURN_IF_ERROR(read_int_in_range(reader, "ctx", 0, kMaxContext, spawn.ctx));
+    RBEE_RETURN_IF_ERROR(read_int_in_range(reader, "parallel", 1, kMaxParallel, spawn.parallel));
+    RBEE_RETURN_IF_ERROR(read_int_in_range(reader, "threads", 0, 1024, spawn.threads));
+    RBEE_RETURN_IF_ERROR(read_worker_id(reader, false, spawn.worker_id));
+    return Operation{spawn};
+  }
+  if (name == "worker_process_list") {
+    WorkerProcessListOperation list;
+    RBEE_RETURN_IF_ERROR(read_hive_id(reader, list.hive_id));
+    return Operation{list};
+  }
+  if (name == "worker_process_get") {
+    WorkerProcessGetOperation get;
+    RBEE_RETURN_IF_ERROR(read_hive_id(reader, get.hive_id));
+    RBEE_RETURN_IF_ERROR(read_pid(reader, get.pid));
+    return Operation{get};
+  }
+  if (name == "worker_process_delete") {
+    WorkerProcessDeleteOperation del;
+    RBEE_RETURN_IF_ERROR(read_hive_id(reader, del.hive_id));
+    RBEE_RETURN_IF_ERROR(read_pid(reader, del.pid));
+    return Operation{del};
+  }
+  if (name == "active_worker_list") return Operation{ActiveWorkerListOperation{}};
+  if (name == "active_worker_get") {
+    ActiveWorkerGetOperation get;
+    RBEE_RETURN_IF_ERROR(read_worker_id(reader, true, get.worker_id));
+    return Operation{get};
+  }
+  if (name == "active_worker_retire") {
+    ActiveWorkerRetireOperation retire;
+    RBEE_RETURN_IF_ERROR(read_worker_id(reader, true, retire.worker_id));
+    return Operation{retire};
+  }
+  if (name == "infer") {
+    InferOperation infer;
+    RBEE_RETURN_IF_ERROR(read_text(reader, "model", true, infer.model));
+    RBEE_RETURN_IF_ERROR(reader.required_string("prompt", infer.prompt));
+    if (infer.prompt.size() > 4 * 1024 * 1024) {
+      return make_error(ErrorCode::kInvalidArgument, "field 'prompt' is longer than 4 MiB");
+    }
+    RBEE_RETURN_IF_ERROR(read_int_in_range(reader, "max_tokens", 1, kMaxContext, infer.max_tokens));
+    RBEE_RETURN_IF_ERROR(read_number_in_range(reader, "temperature", 0, 2, infer.temperature));
+    RBEE_RETURN_IF_ERROR(read_number_in_range(reader, "top_p", 0, 1, infer.top_p));
+    RBEE_RETURN_IF_ERROR(read_int_in_range(reader, "top_k", 0, 1 << 20, infer.top_k));
+    RBEE_RETURN_IF_ERROR(read_number_in_range(reader, "min_p", 0, 1, infer.min_p));
+    if (const Json* seed = reader.optional_value("seed"); seed && !seed->is_null()) {
+      int64_t value = 0;
+      RBEE_RETURN_IF_ERROR(reader.optional_int("seed", value));
+      infer.seed = value;
+    }
+    RBEE_RETURN_IF_ERROR(read_stop(reader, infer.stop));
+    RBEE_RETURN_IF_ERROR(reader.optional_string("hive_id", infer.hive_id));
+    if (!infer.hive_id.empty()) RBEE_RETURN_IF_ERROR(validate_hive_id(infer.hive_id, "hive_id"));
+    RBEE_RETURN_IF_ERROR(read_worker_id(reader, false, infer.worker_id));
+    return Operation{infer};
   }
   return make_error(ErrorCode::kInvalidArgument, "field 'operation': unknown operation '" + name +
                                                      "' (known: " + kKnownOperations + ")");
@@ -204,6 +348,49 @@ Json to_json(const Operation& operation) {
             if (!install.sha256.empty()) json["sha256"] = install.sha256;
             return json;
           },
+          [](const WorkerSpawnOperation& spawn) {
+            Json json{{"operation", "worker_spawn"}, {"hive_id", spawn.hive_id},
+                      {"model", spawn.model},        {"worker_type", spawn.worker_type},
+                      {"device", spawn.device},      {"ctx", spawn.ctx},
+                      {"parallel", spawn.parallel},  {"threads", spawn.threads}};
+            if (!spawn.worker_id.empty()) json["worker_id"] = spawn.worker_id;
+            return json;
+          },
+          [](const WorkerProcessListOperation& list) {
+            return Json{{"operation", "worker_process_list"}, {"hive_id", list.hive_id}};
+          },
+          [](const WorkerProcessGetOperation& get) {
+            return Json{
+                {"operation", "worker_process_get"}, {"hive_id", get.hive_id}, {"pid", get.pid}};
+          },
+          [](const WorkerProcessDeleteOperation& del) {
+            return Json{
+                {"operation", "worker_process_delete"}, {"hive_id", del.hive_id}, {"pid", del.pid}};
+          },
+          [](const ActiveWorkerListOperation&) {
+            return Json{{"operation", "active_worker_list"}};
+          },
+          [](const ActiveWorkerGetOperation& get) {
+            return Json{{"operation", "active_worker_get"}, {"worker_id", get.worker_id}};
+          },
+          [](const ActiveWorkerRetireOperation& retire) {
+            return Json{{"operation", "active_worker_retire"}, {"worker_id", retire.worker_id}};
+          },
+          [](const InferOperation& infer) {
+            Json json{{"operation", "infer"},
+                      {"model", infer.model},
+                      {"prompt", infer.prompt},
+                      {"max_tokens", infer.max_tokens},
+                      {"temperature", infer.temperature},
+                      {"top_p", infer.top_p},
+                      {"top_k", infer.top_k},
+                      {"min_p", infer.min_p}};
+            if (infer.seed) json["seed"] = *infer.seed;
+            if (!infer.stop.empty()) json["stop"] = infer.stop;
+            if (!infer.hive_id.empty()) json["hive_id"] = infer.hive_id;
+            if (!infer.worker_id.empty()) json["worker_id"] = infer.worker_id;
+            return json;
+          },
       },
       operation);
 }
@@ -215,7 +402,9 @@ std::string operation_name(const Operation& operation) {
 std::string target_hive(const Operation& operation) {
   return std::visit(
       [](const auto& op) -> std::string {
-        if constexpr (requires { op.hive_id; }) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(op)>, InferOperation>) {
+          return "";
+        } else if constexpr (requires { op.hive_id; }) {
           return op.hive_id;
         } else {
           return "";

@@ -162,3 +162,66 @@ TEST(CatalogOperationsTest, InstallKeepsOptionalSha256) {
 
 }  // namespace
 }  // namespace rbee::contracts
+
+namespace rbee::contracts {
+namespace {
+
+TEST(WorkerOperationsTest, SpawnDefaultsAndRoundTrip) {
+  auto parsed = parse_operation(Json{{"operation", "worker_spawn"}, {"model", "org/repo"}});
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  const auto& spawn = std::get<WorkerSpawnOperation>(*parsed);
+  EXPECT_EQ(spawn.hive_id, kLocalHiveId);
+  EXPECT_EQ(spawn.worker_type, "cpu");
+  EXPECT_EQ(spawn.device, "cpu");
+  EXPECT_EQ(spawn.parallel, 1);
+  EXPECT_EQ(target_hive(*parsed), kLocalHiveId);
+  auto again = parse_operation(to_json(*parsed));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(to_json(*again), to_json(*parsed));
+}
+
+TEST(WorkerOperationsTest, SpawnRangesAndWorkerIdAreChecked) {
+  for (const Json& bad :
+       {Json{{"operation", "worker_spawn"}, {"model", "m"}, {"parallel", 0}},
+        Json{{"operation", "worker_spawn"}, {"model", "m"}, {"ctx", -1}},
+        Json{{"operation", "worker_spawn"}, {"model", "m"}, {"worker_id", "../x"}},
+        Json{{"operation", "worker_process_get"}, {"pid", 0}},
+        Json{{"operation", "worker_process_delete"}}, Json{{"operation", "active_worker_get"}}}) {
+    EXPECT_FALSE(parse_operation(bad)) << bad.dump();
+  }
+}
+
+TEST(WorkerOperationsTest, InferRunsOnTheQueenEvenWithAHive) {
+  auto parsed = parse_operation(Json{{"operation", "infer"},
+                                     {"model", "org/repo"},
+                                     {"prompt", "Once"},
+                                     {"hive_id", "localhost"},
+                                     {"stop", "\n"},
+                                     {"seed", 7},
+                                     {"temperature", 0}});
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(target_hive(*parsed), "");
+  const auto& infer = std::get<InferOperation>(*parsed);
+  EXPECT_EQ(infer.stop, std::vector<std::string>{"\n"});
+  ASSERT_TRUE(infer.seed.has_value());
+  EXPECT_EQ(*infer.seed, 7);
+  EXPECT_EQ(infer.temperature, 0);
+  auto again = parse_operation(to_json(*parsed));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(to_json(*again), to_json(*parsed));
+}
+
+TEST(WorkerOperationsTest, InferRejectsOutOfRangeSampling) {
+  Json base{{"operation", "infer"}, {"model", "m"}, {"prompt", "p"}};
+  for (auto [key, value] : {std::pair{"temperature", Json(3)}, std::pair{"top_p", Json(1.5)},
+                            std::pair{"max_tokens", Json(0)}, std::pair{"stop", Json(5)}}) {
+    Json bad = base;
+    bad[key] = value;
+    auto parsed = parse_operation(bad);
+    ASSERT_FALSE(parsed) << bad.dump();
+    EXPECT_NE(parsed.error().message.find(key), std::string::npos) << parsed.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace rbee::contracts
