@@ -32,6 +32,8 @@ struct Connection {
     client.set_read_timeout(to_duration(options.read_timeout_s));
     client.set_write_timeout(to_duration(options.read_timeout_s));
     client.set_keep_alive(false);
+    // Streams are many small writes; Nagle's algorithm would hold each one back.
+    client.set_tcp_nodelay(true);
     if (!options.bearer_token.empty()) {
       headers.emplace("Authorization", "Bearer " + options.bearer_token);
     }
@@ -131,6 +133,38 @@ Status Client::stream_events(const std::string& path,
   }
   if (result->status != 200) return error_from_response(ClientResponse{result->status, error_body});
   return ok_status();
+}
+
+Status Client::post_stream(
+    const std::string& path, const std::string& json_body,
+    const std::function<bool(int status, const std::string& content_type)>& on_start,
+    const std::function<bool(std::string_view chunk)>& on_chunk, int64_t* bytes_received) const {
+  Connection connection(options_);
+  httplib::Request request;
+  request.method = "POST";
+  request.path = path;
+  request.headers = connection.headers;
+  request.headers.emplace("Content-Type", "application/json");
+  request.body = json_body;
+  int64_t received = 0;
+  bool stopped_by_caller = false;
+  request.response_handler = [&](const httplib::Response& response) {
+    if (on_start(response.status, response.get_header_value("Content-Type"))) return true;
+    stopped_by_caller = true;
+    return false;
+  };
+  request.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
+    received += static_cast<int64_t>(size);
+    if (on_chunk(std::string_view(data, size))) return true;
+    stopped_by_caller = true;
+    return false;
+  };
+  auto result = connection.client.send(request);
+  if (bytes_received) *bytes_received = received;
+  if (stopped_by_caller || result) return ok_status();
+  return make_error(ErrorCode::kUnavailable, "lost the connection to " + options_.base_url + path +
+                                                 " after " + std::to_string(received) +
+                                                 " bytes: " + httplib::to_string(result.error()));
 }
 
 }  // namespace rbee::http

@@ -4,9 +4,11 @@
 // the cluster token, and SSE streams read event by event. Each call opens its own connection,
 // so one Client may be used from several threads.
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.hpp"
 #include "contracts/json_reader.hpp"
@@ -47,6 +49,17 @@ class Client {
   // kUnavailable when the connection fails or drops; a non-200 answer is an Error.
   Status stream_events(const std::string& path, const std::optional<std::string>& last_event_id,
                        const std::function<bool(SseEvent&&)>& on_event) const;
+
+  // Sends a POST and hands the response body to `on_chunk` piece by piece as it arrives, so a
+  // stream can be relayed byte for byte. `on_start` sees the status and content type before
+  // the first piece. Either callback returning false closes the connection (the peer notices
+  // the disconnect). OK when the body ended or a callback stopped it; kUnavailable when the
+  // connection failed or dropped, with `*bytes_received` telling how far it got.
+  Status post_stream(
+      const std::string& path, const std::string& json_body,
+      const std::function<bool(int status, const std::string& content_type)>& on_start,
+      const std::function<bool(std::string_view chunk)>& on_chunk,
+      int64_t* bytes_received = nullptr) const;
 
   const std::string& base_url() const { return options_.base_url; }
 

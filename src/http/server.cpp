@@ -210,6 +210,8 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   };
   server.set_payload_max_length(impl_->options.max_body_bytes);
   server.set_keep_alive_timeout(2);
+  // Token streams are many small writes; Nagle's algorithm would delay each one.
+  server.set_tcp_nodelay(true);
   server.set_read_timeout(10, 0);
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;

@@ -41,6 +41,23 @@ class ServerClientTest : public ::testing::Test {
       };
       return response;
     });
+    server_.route("POST", "/stream-echo", Access::kPublic, [](const Request& req) {
+      Response response;
+      response.content_type = "text/event-stream";
+      response.stream = [body = req.body](StreamSink& sink) {
+        for (char c : body) {
+          if (!sink.write(format_sse_event({"", "", std::string(1, c)}))) return;
+        }
+      };
+      return response;
+    });
+    server_.route("POST", "/short", Access::kPublic, [](const Request&) {
+      Response response;
+      response.content_type = "application/octet-stream";
+      response.stream_length = 10;
+      response.stream = [](StreamSink& sink) { sink.write("0123"); };
+      return response;
+    });
     server_.route("GET", "/query", Access::kPublic, [](const Request& req) {
       return json_response(200, Json{{"a", req.query_param("a")}, {"b", req.query_param("b")}});
     });
@@ -189,6 +206,53 @@ TEST_F(ServerClientTest, ShortFixedLengthStreamDropsTheConnection) {
   auto again = Client({running.url()}).get("/fixed/10");
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_EQ(again->body, "0123456789");
+}
+
+TEST_F(ServerClientTest, PostStreamRelaysEveryByte) {
+  testing::RunningServer running(server_);
+  int status = 0;
+  std::string content_type;
+  std::string relayed;
+  auto result = Client({running.url()})
+                    .post_stream(
+                        "/stream-echo", "abc",
+                        [&](int s, const std::string& type) {
+                          status = s;
+                          content_type = type;
+                          return true;
+                        },
+                        [&](std::string_view chunk) {
+                          relayed.append(chunk);
+                          return true;
+                        });
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(content_type, "text/event-stream");
+  EXPECT_EQ(relayed, "data: a\n\ndata: b\n\ndata: c\n\n");
+}
+
+TEST_F(ServerClientTest, PostStreamStopsWhenTheCallerSaysSo) {
+  testing::RunningServer running(server_);
+  int chunks = 0;
+  auto result =
+      Client({running.url()})
+          .post_stream(
+              "/stream-echo", std::string(1000, 'x'), [](int, const std::string&) { return true; },
+              [&](std::string_view) { return ++chunks < 2; });
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(chunks, 2);
+}
+
+TEST_F(ServerClientTest, PostStreamReportsADroppedConnection) {
+  testing::RunningServer running(server_);
+  int64_t received = -1;
+  auto result = Client({running.url()})
+                    .post_stream(
+                        "/short", "", [](int, const std::string&) { return true; },
+                        [](std::string_view) { return true; }, &received);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(received, 4);
 }
 
 TEST(ServerLifecycleTest, StopRightAfterStartDoesNotHang) {
