@@ -57,6 +57,18 @@ std::string string_or_empty(const engine::GgufReader& gguf, std::string_view key
   return value ? std::string(*value) : std::string();
 }
 
+// 2 (K and V) x layers x KV width x 2 bytes (F16 cache), from the architecture's shape keys.
+uint64_t kv_bytes_per_token(const engine::GgufReader& gguf, const std::string& arch) {
+  auto layers = gguf.get_uint(arch + ".block_count");
+  auto n_embd = gguf.get_uint(arch + ".embedding_length");
+  auto n_head = gguf.get_uint(arch + ".attention.head_count");
+  if (!layers || !n_embd || !n_head || *n_head == 0) return 0;
+  auto n_head_kv = gguf.get_uint(arch + ".attention.head_count_kv");
+  uint64_t kv_heads = n_head_kv ? *n_head_kv : *n_head;
+  uint64_t kv_width = *n_embd / *n_head * kv_heads;
+  return 2 * *layers * kv_width * 2;
+}
+
 }  // namespace
 
 std::string quant_label_for_file_type(uint32_t file_type) {
@@ -127,6 +139,7 @@ Result<ModelInfo> describe_gguf(const fs::path& path) {
     if (!info.architecture.empty()) {
       Result<uint64_t> context_length = gguf.get_uint(info.architecture + ".context_length");
       if (context_length) info.context_length = *context_length;
+      info.kv_bytes_per_token = kv_bytes_per_token(gguf, info.architecture);
     }
     Result<uint64_t> file_type = gguf.get_uint("general.file_type");
     if (file_type && *file_type <= UINT32_MAX) {
@@ -150,10 +163,15 @@ Json to_json(const ModelInfo& info) {
   Json tensor_types = Json::object();
   for (const auto& [type, count] : info.tensor_types) tensor_types[type] = count;
   return {
-      {"architecture", info.architecture},       {"name", info.name},
-      {"parameters", info.n_parameters},         {"quant", info.quant},
-      {"context_length", info.context_length},   {"tensor_types", tensor_types},
-      {"file_size_bytes", info.file_size_bytes}, {"n_files", info.n_files},
+      {"architecture", info.architecture},
+      {"name", info.name},
+      {"parameters", info.n_parameters},
+      {"quant", info.quant},
+      {"context_length", info.context_length},
+      {"tensor_types", tensor_types},
+      {"kv_bytes_per_token", info.kv_bytes_per_token},
+      {"file_size_bytes", info.file_size_bytes},
+      {"n_files", info.n_files},
   };
 }
 
@@ -176,6 +194,7 @@ Result<ModelInfo> parse_model_info(const Json& json, const std::string& path) {
   };
   RBEE_RETURN_IF_ERROR(read_count("parameters", info.n_parameters));
   RBEE_RETURN_IF_ERROR(read_count("context_length", info.context_length));
+  RBEE_RETURN_IF_ERROR(read_count("kv_bytes_per_token", info.kv_bytes_per_token));
   RBEE_RETURN_IF_ERROR(read_count("file_size_bytes", info.file_size_bytes));
   uint64_t n_files = 1;
   RBEE_RETURN_IF_ERROR(read_count("n_files", n_files));

@@ -27,9 +27,12 @@ struct ModelInfo {
   std::map<std::string, uint64_t> tensor_types;  // ggml type name → number of tensors
   std::string quant;                             // "Q4_K_M", "F16", ... (see describe_gguf)
   uint64_t context_length = 0;                   // {arch}.context_length; 0 when absent
-  uint64_t file_size_bytes = 0;                  // all split parts together
-  uint32_t n_files = 1;                          // split parts (1 for most models)
-  std::vector<std::filesystem::path> files;      // the parts in order (not in the JSON)
+  // KV-cache bytes one token of context costs (F16 K and V in every layer); 0 when the
+  // header lacks the shape. Memory estimate: file size + kv_bytes_per_token * ctx * parallel.
+  uint64_t kv_bytes_per_token = 0;
+  uint64_t file_size_bytes = 0;              // all split parts together
+  uint32_t n_files = 1;                      // split parts (1 for most models)
+  std::vector<std::filesystem::path> files;  // the parts in order (not in the JSON)
 };
 
 // Describes the GGUF model at `path`. The quant label is general.file_type's llama.cpp name
@@ -57,7 +60,8 @@ std::optional<SplitFileName> parse_split_file_name(std::string_view file_name);
 std::string split_file_name(const std::string& prefix, uint32_t index, uint32_t count);
 
 // The info as JSON ({"architecture":..., "parameters":..., "quant":..., "tensor_types":{...},
-// "context_length":..., "file_size_bytes":..., "n_files":...}); `files` is not included.
+// "context_length":..., "kv_bytes_per_token":..., "file_size_bytes":..., "n_files":...});
+// `files` is not included.
 Json to_json(const ModelInfo& info);
 // Reads it back. kInvalidArgument naming the field on a wrong type.
 Result<ModelInfo> parse_model_info(const Json& json, const std::string& path);

@@ -28,21 +28,22 @@ struct KnownModel {
   uint64_t n_parameters;
   const char* quant;
   uint64_t context_length;
+  uint64_t kv_bytes_per_token;  // 2 x layers x (embd / heads x kv heads) x 2 bytes
 };
 
 // Facts about the shared models (their README, llama.cpp's gguf dump, `rbee-llm info`).
 constexpr KnownModel kKnownModels[] = {
-    {"stories260K.gguf", "llama", "llama", 292800, "F32", 2048},  // no file_type: by weights
-    {"stories260K-F16.gguf", "llama", "llama", 292800, "F16", 2048},
-    {"stories260K-Q4_K_M-fallback.gguf", "llama", "llama", 292800, "Q4_K_M", 2048},
-    {"aidreams260K.gguf", "llama", "llama", 263744, "F32", 128},
-    {"rand-llama-q-Q4_K_M.gguf", "llama", "rand-llama-q", 1836288, "Q4_K_M", 512},
-    {"rand-llama-q-Q8_0.gguf", "llama", "rand-llama-q", 1836288, "Q8_0", 512},
-    {"rand-llama-q-BF16.gguf", "llama", "rand-llama-q", 1836288, "BF16", 512},
-    {"rand-llama-q-F32.gguf", "llama", "rand-llama-q", 1836288, "F32", 512},
-    {"rand-llama-q-Q6_K.gguf", "llama", "rand-llama-q", 1836288, "Q6_K", 512},
-    {"rand-qwen2-Q8_0.gguf", "qwen2", "rand-qwen2", 656512, "Q8_0", 512},
-    {"llama-2-tiny-random.gguf", "llama", "LLaMA v2", 513048, "F16", 4096},
+    {"stories260K.gguf", "llama", "llama", 292800, "F32", 2048, 640},  // no file_type: by weights
+    {"stories260K-F16.gguf", "llama", "llama", 292800, "F16", 2048, 640},
+    {"stories260K-Q4_K_M-fallback.gguf", "llama", "llama", 292800, "Q4_K_M", 2048, 640},
+    {"aidreams260K.gguf", "llama", "llama", 263744, "F32", 128, 1024},
+    {"rand-llama-q-Q4_K_M.gguf", "llama", "rand-llama-q", 1836288, "Q4_K_M", 512, 1024},
+    {"rand-llama-q-Q8_0.gguf", "llama", "rand-llama-q", 1836288, "Q8_0", 512, 1024},
+    {"rand-llama-q-BF16.gguf", "llama", "rand-llama-q", 1836288, "BF16", 512, 1024},
+    {"rand-llama-q-F32.gguf", "llama", "rand-llama-q", 1836288, "F32", 512, 1024},
+    {"rand-llama-q-Q6_K.gguf", "llama", "rand-llama-q", 1836288, "Q6_K", 512, 1024},
+    {"rand-qwen2-Q8_0.gguf", "qwen2", "rand-qwen2", 656512, "Q8_0", 512, 512},
+    {"llama-2-tiny-random.gguf", "llama", "LLaMA v2", 513048, "F16", 4096, 32},
 };
 
 TEST(DescribeGgufTest, DescribesTheSharedModels) {
@@ -56,6 +57,7 @@ TEST(DescribeGgufTest, DescribesTheSharedModels) {
     EXPECT_EQ(info->n_parameters, known.n_parameters);
     EXPECT_EQ(info->quant, known.quant);
     EXPECT_EQ(info->context_length, known.context_length);
+    EXPECT_EQ(info->kv_bytes_per_token, known.kv_bytes_per_token);
     EXPECT_EQ(info->file_size_bytes, fs::file_size(model_path(known.file)));
     EXPECT_EQ(info->n_files, 1u);
     ASSERT_EQ(info->files.size(), 1u);

@@ -297,6 +297,7 @@ Json HiveCatalogs::model_summaries() const {
       summary["quant"] = metadata->info->quant;
       summary["n_parameters"] = metadata->info->n_parameters;
       summary["context_length"] = metadata->info->context_length;
+      summary["kv_bytes_per_token"] = metadata->info->kv_bytes_per_token;
     }
     out.push_back(summary);
   }
