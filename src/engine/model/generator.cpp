@@ -1,60 +1,107 @@
 #include "engine/model/generator.hpp"
 
-#include "engine/sampling/stop_matcher.hpp"
-#include "engine/tokenizer/incremental_decoder.hpp"
+#include "common/check.hpp"
 
 namespace rbee::engine {
+
+Generation::Generation(Session& session, const Tokenizer& tokenizer,
+                       std::vector<TokenId> prompt_tokens, const GenerateOptions& options)
+    : session_(&session),
+      tokenizer_(&tokenizer),
+      max_tokens_(options.max_tokens),
+      sampler_(options.sampling),
+      stop_matcher_(options.stop),
+      decoder_(tokenizer),
+      history_(prompt_tokens) {
+  result_.prompt_tokens = std::move(prompt_tokens);
+}
+
+Result<Generation> Generation::start(Session& session, const Tokenizer& tokenizer,
+                                     std::string_view prompt, const GenerateOptions& options) {
+  return start(session, tokenizer, tokenizer.encode(prompt, options.add_bos, options.parse_special),
+               options);
+}
+
+Result<Generation> Generation::start(Session& session, const Tokenizer& tokenizer,
+                                     std::vector<TokenId> prompt_tokens,
+                                     const GenerateOptions& options) {
+  if (prompt_tokens.empty()) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "the prompt is empty and the model adds no BOS token"};
+  }
+  if (int64_t(prompt_tokens.size()) + session.n_past() > session.n_ctx()) {
+    return Error{ErrorCode::kResourceExhausted,
+                 "the prompt has " + std::to_string(prompt_tokens.size()) +
+                     " tokens; the context holds " + std::to_string(session.n_ctx())};
+  }
+  return Generation(session, tokenizer, std::move(prompt_tokens), options);
+}
+
+Result<std::string> Generation::step() {
+  RBEE_CHECK(!done_, "step() after the generation ended");
+  Result<std::vector<float>> logits = Error{ErrorCode::kInternal, "not evaluated"};
+  if (!prefilled_) {
+    prefilled_ = true;
+    logits = session_->eval(result_.prompt_tokens);
+  } else {
+    const TokenId last = result_.tokens.back();
+    logits = session_->eval(std::span(&last, 1));
+  }
+  if (!logits) {
+    done_ = true;
+    return std::move(logits).error();
+  }
+  if (int64_t(result_.tokens.size()) >= int64_t(max_tokens_)) return finish("length");
+
+  const TokenId token = sampler_.sample(*logits, history_);
+  if (tokenizer_->is_end_of_generation(token)) return finish("stop");
+  history_.push_back(token);
+  result_.tokens.push_back(token);
+  std::string text = stop_matcher_.feed(decoder_.push(token));
+  result_.text += text;
+  if (stop_matcher_.stopped()) {
+    done_ = true;
+    result_.finish_reason = "stop";
+    return text;
+  }
+  // The token just sampled is the last one when the budget is spent or the context cannot
+  // take it (it is never evaluated).
+  if (int64_t(result_.tokens.size()) >= int64_t(max_tokens_) ||
+      session_->n_past() >= session_->n_ctx()) {
+    text += finish("length");
+  }
+  return text;
+}
+
+std::string Generation::finish(const char* reason) {
+  done_ = true;
+  result_.finish_reason = reason;
+  std::string out;
+  if (!stop_matcher_.stopped()) {
+    out = stop_matcher_.feed(decoder_.flush());
+    if (stop_matcher_.stopped()) result_.finish_reason = "stop";
+    out += stop_matcher_.flush();
+  }
+  result_.text += out;
+  return out;
+}
+
+void Generation::stop() {
+  if (done_) return;
+  done_ = true;
+  result_.finish_reason = "stop";
+}
 
 Result<GenerateResult> generate(Session& session, const Tokenizer& tokenizer,
                                 std::string_view prompt, const GenerateOptions& options,
                                 const std::function<bool(std::string_view)>& on_text) {
-  GenerateResult result;
-  result.prompt_tokens = tokenizer.encode(prompt, options.add_bos, options.parse_special);
-  if (result.prompt_tokens.empty()) {
-    return Error{ErrorCode::kInvalidArgument,
-                 "the prompt is empty and the model adds no BOS token"};
+  RBEE_ASSIGN_OR_RETURN(Generation generation,
+                        Generation::start(session, tokenizer, prompt, options));
+  while (!generation.done()) {
+    RBEE_ASSIGN_OR_RETURN(std::string text, generation.step());
+    if (!text.empty() && on_text && !on_text(text)) generation.stop();
   }
-  if (int64_t(result.prompt_tokens.size()) + session.n_past() > session.n_ctx()) {
-    return Error{ErrorCode::kResourceExhausted,
-                 "the prompt has " + std::to_string(result.prompt_tokens.size()) +
-                     " tokens; the context holds " + std::to_string(session.n_ctx())};
-  }
-  RBEE_ASSIGN_OR_RETURN(std::vector<float> logits, session.eval(result.prompt_tokens));
-
-  Sampler sampler(options.sampling);
-  StopMatcher stop(options.stop);
-  IncrementalDecoder decoder(tokenizer);
-  std::vector<TokenId> history = result.prompt_tokens;
-  bool caller_stopped = false;
-  auto hand_out = [&](const std::string& text) {
-    if (text.empty() || caller_stopped) return;
-    result.text += text;
-    if (on_text && !on_text(text)) caller_stopped = true;
-  };
-
-  result.finish_reason = "length";
-  for (int i = 0; i < options.max_tokens; ++i) {
-    TokenId token = sampler.sample(logits, history);
-    if (tokenizer.is_end_of_generation(token)) {
-      result.finish_reason = "stop";
-      break;
-    }
-    history.push_back(token);
-    result.tokens.push_back(token);
-    hand_out(stop.feed(decoder.push(token)));
-    if (stop.stopped() || caller_stopped) {
-      result.finish_reason = "stop";
-      break;
-    }
-    if (i + 1 == options.max_tokens || session.n_past() >= session.n_ctx()) break;
-    RBEE_ASSIGN_OR_RETURN(logits, session.eval(std::span(&token, 1)));
-  }
-  if (!stop.stopped() && !caller_stopped) {
-    hand_out(stop.feed(decoder.flush()));
-    if (stop.stopped()) result.finish_reason = "stop";
-    hand_out(stop.flush());
-  }
-  return result;
+  return std::move(generation).result();
 }
 
 }  // namespace rbee::engine

@@ -111,5 +111,92 @@ TEST(GeneratorTest, SameSeedSameText) {
   EXPECT_EQ(texts[0], texts[1]);
 }
 
+TEST(GeneratorTest, StepByStepMatchesGenerate) {
+  auto loaded = load("stories260K.gguf");
+  if (!loaded.model) GTEST_SKIP() << "stories260K.gguf is not available";
+  auto session = Session::create(*loaded.model, 512, KvType::kF16, 1);
+  ASSERT_TRUE(session);
+  auto generation = Generation::start(**session, *loaded.tokenizer, "Once upon a time", greedy(32));
+  ASSERT_TRUE(generation) << generation.error().message;
+  EXPECT_EQ(generation->prompt_tokens(), (std::vector<TokenId>{1, 403, 407, 261, 378}));
+  EXPECT_EQ((**session).n_past(), 0);  // nothing is evaluated before the first step
+  std::string text;
+  int steps = 0;
+  while (!generation->done()) {
+    auto piece = generation->step();
+    ASSERT_TRUE(piece) << piece.error().message;
+    text += *piece;
+    ++steps;
+    // One evaluation per step: the prompt, then one token each.
+    EXPECT_EQ((**session).n_past(), 5 + steps - 1);
+  }
+  EXPECT_EQ(steps, 32);
+  EXPECT_EQ(text,
+            ", there was a little girl named Lily. She loved to play outside in the park. One day, "
+            "she saw");
+  EXPECT_EQ(generation->text(), text);
+  EXPECT_EQ(generation->finish_reason(), "length");
+  EXPECT_EQ(generation->tokens().size(), 32u);
+}
+
+TEST(GeneratorTest, TwoInterleavedGenerationsEqualTwoAlone) {
+  auto loaded = load("stories260K.gguf");
+  if (!loaded.model) GTEST_SKIP() << "stories260K.gguf is not available";
+  auto first = Session::create(*loaded.model, 64, KvType::kF16, 1);
+  auto second = Session::create(*loaded.model, 64, KvType::kF16, 1);
+  ASSERT_TRUE(first && second);
+  auto a = Generation::start(**first, *loaded.tokenizer, "Once upon a time", greedy(12));
+  auto b = Generation::start(**second, *loaded.tokenizer,
+                             loaded.tokenizer->encode("The little dog", true, false), greedy(12));
+  ASSERT_TRUE(a && b);
+  while (!a->done() || !b->done()) {
+    if (!a->done()) {
+      ASSERT_TRUE(a->step());
+    }
+    if (!b->done()) {
+      ASSERT_TRUE(b->step());
+    }
+  }
+  auto alone = Session::create(*loaded.model, 64, KvType::kF16, 1);
+  auto expected_b = generate(**alone, *loaded.tokenizer, "The little dog", greedy(12), nullptr);
+  ASSERT_TRUE(expected_b);
+  EXPECT_EQ(b->text(), expected_b->text);
+  EXPECT_EQ(std::string(", there was a little girl named Lily. She loved to play outside")
+                .rfind(a->text(), 0),
+            0u);
+  EXPECT_EQ(a->tokens().size(), 12u);
+}
+
+TEST(GeneratorTest, StopEndsAGenerationWithoutTheHeldBackText) {
+  auto loaded = load("stories260K.gguf");
+  if (!loaded.model) GTEST_SKIP() << "stories260K.gguf is not available";
+  auto session = Session::create(*loaded.model, 64, KvType::kF16, 1);
+  ASSERT_TRUE(session);
+  auto options = greedy(32);
+  options.stop = {", there was a little boy"};  // holds back text while it could still match
+  auto generation = Generation::start(**session, *loaded.tokenizer, "Once upon a time", options);
+  ASSERT_TRUE(generation);
+  ASSERT_TRUE(generation->step());
+  EXPECT_FALSE(generation->done());
+  generation->stop();
+  EXPECT_TRUE(generation->done());
+  EXPECT_EQ(generation->finish_reason(), "stop");
+  EXPECT_EQ(generation->text(), "");
+}
+
+TEST(GeneratorTest, StartRefusesATooLongPromptWithTheNumbers) {
+  auto loaded = load("stories260K.gguf");
+  if (!loaded.model) GTEST_SKIP() << "stories260K.gguf is not available";
+  auto session = Session::create(*loaded.model, 4, KvType::kF16, 1);
+  ASSERT_TRUE(session);
+  auto generation = Generation::start(**session, *loaded.tokenizer, "Once upon a time", greedy(4));
+  ASSERT_FALSE(generation);
+  EXPECT_EQ(generation.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_NE(generation.error().message.find("5 tokens"), std::string::npos);
+  auto empty = Generation::start(**session, *loaded.tokenizer, std::vector<TokenId>{}, greedy(4));
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace rbee::engine
