@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   rbee::set_log_level(log_level);
 
-  rbee::queen::QueenApp queen({config, setup->paths}, [&shutdown] { shutdown.request(); });
+  rbee::queen::QueenApp queen({config, setup->config.scheduler, setup->paths},
+                              [&shutdown] { shutdown.request(); });
   auto port = queen.bind();
   if (!port) {
     std::fprintf(stderr, "queen-rbee: %s\n", port.error().message.c_str());

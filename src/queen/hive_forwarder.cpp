@@ -13,7 +13,8 @@ using contracts::Json;
 }  // namespace
 
 Status forward_to_hive(const HiveRegistry& hives, const std::string& cluster_token,
-                       const contracts::Operation& operation, jobs::JobContext& job) {
+                       const contracts::Operation& operation, jobs::JobContext& job,
+                       const std::function<void(const contracts::Json&)>& on_result) {
   std::string hive_id = contracts::target_hive(operation);
   auto entry = hives.get(hive_id);
   if (!entry) {
@@ -50,6 +51,7 @@ Status forward_to_hive(const HiveRegistry& hives, const std::string& cluster_tok
   auto done = jobs::follow_remote_job(client, hive_job->sse_url,
                                       [&](const std::string& event_name, Json& data) {
                                         if (data.is_object()) data["hive_id"] = hive_id;
+                                        if (event_name == "result" && on_result) on_result(data);
                                         job.emit(event_name, data);
                                       });
   if (!done) {

@@ -5,6 +5,7 @@
 // job cancels the hive's. A dropped stream is resumed with Last-Event-ID (a few times, with
 // backoff) before the job fails.
 
+#include <functional>
 #include <string>
 
 #include "common/result.hpp"
@@ -15,8 +16,10 @@
 namespace rbee::queen {
 
 // kNotFound for an unknown hive, kUnavailable for an unreachable one (before anything is
-// sent); otherwise the hive job's outcome.
+// sent); otherwise the hive job's outcome. `on_result` (when set) also receives the data of
+// the hive job's `result` event, for callers that act on it.
 Status forward_to_hive(const HiveRegistry& hives, const std::string& cluster_token,
-                       const contracts::Operation& operation, jobs::JobContext& job);
+                       const contracts::Operation& operation, jobs::JobContext& job,
+                       const std::function<void(const contracts::Json&)>& on_result = nullptr);
 
 }  // namespace rbee::queen

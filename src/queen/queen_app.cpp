@@ -8,11 +8,15 @@
 #include "common/cluster_token.hpp"
 #include "common/logging.hpp"
 #include "contracts/operations.hpp"
+#include "contracts/worker.hpp"
 #include "http/server.hpp"
 #include "jobs/job_registry.hpp"
 #include "jobs/job_routes.hpp"
 #include "queen/hive_forwarder.hpp"
 #include "queen/hive_registry.hpp"
+#include "queen/inference.hpp"
+#include "queen/scheduler.hpp"
+#include "queen/worker_registry.hpp"
 
 namespace rbee::queen {
 
@@ -24,7 +28,10 @@ struct QueenApp::Impl {
   http::Server server;
   jobs::JobRegistry jobs;
   HiveRegistry hives;
+  WorkerRegistry workers;
   std::string cluster_token;
+  Scheduler scheduler;
+  InferenceService inference;
   std::thread server_thread;
   int port = 0;
   int64_t started_steady_ms = now_steady_ms();
@@ -33,9 +40,12 @@ struct QueenApp::Impl {
   Impl(QueenOptions opts, std::function<void()> shutdown)
       : options(std::move(opts)),
         on_shutdown_request(std::move(shutdown)),
-        server(http::ServerOptions{"queen-rbee", 1024 * 1024, 64, ""}),
+        // Streams and requests waiting in the scheduler's queue hold a thread each.
+        server(http::ServerOptions{"queen-rbee", 16 * 1024 * 1024, 192, ""}),
         jobs(jobs::JobRegistryOptions{"queen-rbee", options.config.job_retention_s,
-                                      static_cast<size_t>(options.config.max_finished_jobs)}) {}
+                                      static_cast<size_t>(options.config.max_finished_jobs)}),
+        scheduler(options.scheduler, workers, hives, jobs, cluster_token),
+        inference(scheduler, workers, hives, cluster_token) {}
 
   int64_t uptime_s() const { return (now_steady_ms() - started_steady_ms) / 1000; }
 
@@ -45,12 +55,30 @@ struct QueenApp::Impl {
     return list;
   }
 
+  Json workers_json() const {
+    Json list = Json::array();
+    for (const auto& worker : workers.list()) list.push_back(to_json(worker));
+    return list;
+  }
+
   Json status_json() const {
-    // Workers arrive with the inference issue; until then the list is honestly empty.
     return Json{{"version", RBEE_VERSION},
                 {"uptime_s", uptime_s()},
                 {"hives", hives_json()},
-                {"workers", Json::array()}};
+                {"workers", workers_json()}};
+  }
+
+  // A hive's heartbeat lists the worker processes it saw end; the event normally came first.
+  void note_exited_workers(const contracts::HiveHeartbeat& beat) {
+    for (const auto& worker : beat.workers) {
+      if (!worker.is_object() || worker.value("state", "") != "exited") continue;
+      std::string id = worker.value("worker_id", "");
+      if (id.empty()) continue;
+      auto known = workers.get(id);
+      if (!known || known->state == "stopped" || known->state == "failed") continue;
+      if (known->beat.pid != worker.value("pid", int64_t{0})) continue;
+      workers.mark_gone(id, "failed", "hive '" + beat.hive_id + "' reports the process exited");
+    }
   }
 
   Result<jobs::PlannedJob> plan(const Json& body) {
@@ -65,6 +93,31 @@ struct QueenApp::Impl {
       return jobs::PlannedJob{name, [this](jobs::JobContext& job) -> Status {
                                 job.result(status_json());
                                 return ok_status();
+                              }};
+    }
+    if (const auto* infer = std::get_if<contracts::InferOperation>(&operation)) {
+      return jobs::PlannedJob{name, [this, infer = *infer](jobs::JobContext& job) {
+                                return inference.run_infer(infer, job);
+                              }};
+    }
+    if (std::holds_alternative<contracts::ActiveWorkerListOperation>(operation)) {
+      return jobs::PlannedJob{name, [this](jobs::JobContext& job) -> Status {
+                                job.result(Json{{"workers", workers_json()}});
+                                return ok_status();
+                              }};
+    }
+    if (const auto* get = std::get_if<contracts::ActiveWorkerGetOperation>(&operation)) {
+      return jobs::PlannedJob{name, [this, id = get->worker_id](jobs::JobContext& job) -> Status {
+                                auto worker = workers.get(id);
+                                if (!worker)
+                                  return Error{ErrorCode::kNotFound, "unknown worker '" + id + "'"};
+                                job.result(Json{{"worker", to_json(*worker)}});
+                                return ok_status();
+                              }};
+    }
+    if (const auto* retire = std::get_if<contracts::ActiveWorkerRetireOperation>(&operation)) {
+      return jobs::PlannedJob{name, [this, id = retire->worker_id](jobs::JobContext& job) {
+                                return scheduler.retire(id, job);
                               }};
     }
     if (std::holds_alternative<contracts::HiveListOperation>(operation)) {
@@ -93,6 +146,7 @@ struct QueenApp::Impl {
                                            {"uptime_s", uptime_s()},
                                            {"pid", static_cast<int64_t>(::getpid())},
                                            {"n_hives", hives.list().size()},
+                                           {"n_workers", workers.list().size()},
                                            {"jobs_running", jobs.n_running()}});
     });
     server.route("GET", "/v1/hives", http::Access::kPublic, [this](const http::Request&) {
@@ -108,8 +162,46 @@ struct QueenApp::Impl {
                      logger("queen")->info("hive '{}' registered from {}", beat->hive_id,
                                            beat->url);
                    }
+                   note_exited_workers(*beat);
                    return http::json_response(200, Json{{"status", "ok"}});
                  });
+    server.route(
+        "POST", "/v1/hives/events", http::Access::kClusterToken, [this](const http::Request& req) {
+          auto body = contracts::parse_json_text(req.body);
+          if (!body) return http::error_response(body.error());
+          auto event = contracts::parse_hive_worker_event(*body);
+          if (!event) return http::error_response(event.error());
+          std::string reason = event->reason;
+          if (reason.empty()) {
+            reason = event->signal != 0 ? "killed by signal " + std::to_string(event->signal)
+                                        : "exited with code " + std::to_string(event->exit_code);
+          }
+          logger("queen")->info("hive '{}': worker {} {} ({})", event->hive_id, event->worker_id,
+                                event->kind, reason);
+          bool clean = event->signal == 0 && event->exit_code == 0;
+          workers.mark_gone(event->worker_id, clean ? "stopped" : "failed", reason);
+          return http::json_response(200, Json{{"status", "ok"}});
+        });
+    server.route("POST", "/v1/workers/heartbeat", http::Access::kClusterToken,
+                 [this](const http::Request& req) {
+                   auto body = contracts::parse_json_text(req.body);
+                   if (!body) return http::error_response(body.error());
+                   auto beat = contracts::parse_worker_heartbeat(*body);
+                   if (!beat) return http::error_response(beat.error());
+                   workers.record(*beat);
+                   return http::json_response(200, Json{{"status", "ok"}});
+                 });
+    server.route("GET", "/v1/workers", http::Access::kPublic, [this](const http::Request&) {
+      return http::json_response(200, Json{{"workers", workers_json()}});
+    });
+    server.route("GET", "/v1/models", http::Access::kPublic,
+                 [this](const http::Request&) { return inference.list_models(); });
+    for (const char* path : {"/v1/completions", "/v1/chat/completions"}) {
+      server.route("POST", path, http::Access::kPublic,
+                   [this, path = std::string(path)](const http::Request& req) {
+                     return inference.relay_openai(req, path);
+                   });
+    }
     server.route("POST", "/v1/shutdown", http::Access::kClusterToken, [this](const http::Request&) {
       logger("queen")->info("shutdown requested over HTTP");
       on_shutdown_request();
@@ -141,6 +233,7 @@ Result<int> QueenApp::bind() {
 
 void QueenApp::serve() {
   impl_->server_thread = std::thread([this] { impl_->server.run(); });
+  impl_->scheduler.start();
   logger("queen")->info("queen-rbee {} listening on http://{}:{}", RBEE_VERSION,
                         impl_->options.config.host, impl_->port);
 }
@@ -148,6 +241,7 @@ void QueenApp::serve() {
 void QueenApp::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  impl_->scheduler.stop();
   impl_->jobs.shutdown();
   impl_->server.stop();
   if (impl_->server_thread.joinable()) impl_->server_thread.join();

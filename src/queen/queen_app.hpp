@@ -4,6 +4,12 @@
 //   GET  /health                 public
 //   GET  /v1/info                public
 //   GET  /v1/hives               public: the hive registry
+//   GET  /v1/workers             public: the worker registry
+//   GET  /v1/models              public (OpenAI): models served or ready on a hive
+//   POST /v1/completions         public (OpenAI): relayed to a worker
+//   POST /v1/chat/completions    public (OpenAI): relayed to a worker
+//   POST /v1/workers/heartbeat   cluster token
+//   POST /v1/hives/events        cluster token
 //   *    /v1/jobs...             the job API (client-facing)
 //   POST /v1/hives/heartbeat     cluster token
 //   POST /v1/shutdown            cluster token
@@ -20,6 +26,7 @@ namespace rbee::queen {
 
 struct QueenOptions {
   QueenConfig config;
+  SchedulerConfig scheduler;
   Paths paths;
 };
 
