@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
+#include <vector>
 
 #include "cli/job_follower.hpp"
 #include "cli/local_services.hpp"
@@ -52,8 +54,10 @@ class Cli {
     if (options_.queen_url.empty()) {
       if (auto started = services_.ensure_running(); !started) return fail(started.error().message);
     }
-    http::Client queen({queen_url(), "", 3, 60});
-    return run_job(queen, operation, {options_.json, ::isatty(STDOUT_FILENO) == 1});
+    http::Client queen({queen_url(), "", 3, 600});
+    // `infer` prints the text on stdout and tells its story on stderr.
+    int story_fd = operation.value("operation", "") == "infer" ? STDERR_FILENO : STDOUT_FILENO;
+    return run_job(queen, operation, {options_.json, ::isatty(story_fd) == 1});
   }
 
   int queen_start() {
@@ -209,10 +213,65 @@ int run_cli(int argc, char** argv) {
   binary_install->add_option("type", worker_type, "name for the worker type")->required();
   binary_install->add_option("source", source, "local path or http(s) URL")->required();
   binary_install->add_option("--sha256", sha256, "expected sha256 of the binary");
-  for (auto* sub : {model_download, model_list, model_get, model_delete, binary_list, binary_get,
-                    binary_delete, binary_install}) {
+  // Workers: the queen's registry (spawn goes to a hive) and the processes a hive started.
+  std::string worker_id;
+  int64_t ctx = 0;
+  int64_t parallel = 1;
+  int64_t threads = 0;
+  std::string device = "cpu";
+  int64_t pid = 0;
+  auto* worker_spawn = subcommand(*worker, "spawn", "start a worker for a model on a hive");
+  worker_spawn->add_option("--model", model_ref, "model id or reference in the hive's catalog")
+      ->required();
+  worker_spawn->add_option("--type", worker_type, "worker type (default: cpu)");
+  worker_spawn->add_option("--device", device, "cpu, cuda:0, ...")->capture_default_str();
+  worker_spawn->add_option("--ctx", ctx, "tokens of context per slot (0: the model's, max 4096)");
+  worker_spawn->add_option("--parallel", parallel, "requests served at once")
+      ->capture_default_str();
+  worker_spawn->add_option("--threads", threads, "CPU threads (0: the worker chooses)");
+  worker_spawn->add_option("--worker-id", worker_id, "name for the worker (default: generated)");
+  auto* worker_list = subcommand(*worker, "list", "the active workers the queen knows");
+  auto* worker_get = subcommand(*worker, "get", "one active worker");
+  worker_get->add_option("worker_id", worker_id, "worker id")->required();
+  auto* worker_retire = subcommand(*worker, "retire", "drain a worker and stop it");
+  worker_retire->add_option("worker_id", worker_id, "worker id")->required();
+  auto* process = subcommand(*worker, "process", "the worker processes a hive started");
+  process->require_subcommand(1);
+  auto* process_list = subcommand(*process, "list", "processes with pid, memory, cpu, uptime");
+  auto* process_get = subcommand(*process, "get", "one process");
+  process_get->add_option("pid", pid, "process id")->required();
+  auto* process_delete = subcommand(*process, "delete", "stop a process (SIGTERM, then SIGKILL)");
+  process_delete->add_option("pid", pid, "process id")->required();
+
+  for (auto* sub :
+       {model_download, model_list, model_get, model_delete, binary_list, binary_get, binary_delete,
+        binary_install, worker_spawn, process_list, process_get, process_delete}) {
     sub->add_option("--hive", catalog_hive, "which hive (default: this machine's)");
   }
+
+  // Inference through the queen's scheduler.
+  std::string prompt;
+  int64_t max_tokens = 128;
+  double temperature = 0.8;
+  double top_p = 0.95;
+  int64_t top_k = 40;
+  double min_p = 0.05;
+  std::optional<int64_t> seed;
+  std::vector<std::string> stop;
+  std::string infer_hive;
+  auto* infer = subcommand(app, "infer", "generate text: downloads, spawns and streams as needed");
+  infer->add_option("--model", model_ref, "org/repo, org/repo:QUANT, a catalog id or ./x.gguf")
+      ->required();
+  infer->add_option("prompt", prompt, "the text to continue")->required();
+  infer->add_option("--max-tokens", max_tokens, "most tokens to generate")->capture_default_str();
+  infer->add_option("--temperature", temperature, "0 = greedy")->capture_default_str();
+  infer->add_option("--top-p", top_p, "nucleus sampling")->capture_default_str();
+  infer->add_option("--top-k", top_k, "0 = off")->capture_default_str();
+  infer->add_option("--min-p", min_p, "0 = off")->capture_default_str();
+  infer->add_option("--seed", seed, "same seed, same text");
+  infer->add_option("--stop", stop, "stop before this text (repeatable)");
+  infer->add_option("--hive", infer_hive, "run on this hive");
+  infer->add_option("--worker", worker_id, "run on this worker");
 
   try {
     app.parse(argc, argv);
@@ -245,15 +304,62 @@ int run_cli(int argc, char** argv) {
   }
   if (catalog_hive.empty()) catalog_hive = config->hive.hive_id;
   bool local_hive = catalog_hive == config->hive.hive_id;
-  if (model_download->parsed()) {
+  auto absolute_if_local_file = [&](std::string& reference, bool on_local_hive) {
     // A path is read by the hive: when the hive is this machine's, make it absolute first
     // (the hive does not share our working directory).
-    if (local_hive && looks_like_local_path(model_ref)) {
-      if (model_ref.starts_with("~/") && std::getenv("HOME") != nullptr) {
-        model_ref = std::string(std::getenv("HOME")) + model_ref.substr(1);
-      }
-      model_ref = std::filesystem::absolute(model_ref).lexically_normal().string();
+    if (!on_local_hive || !looks_like_local_path(reference)) return;
+    if (reference.starts_with("~/") && std::getenv("HOME") != nullptr) {
+      reference = std::string(std::getenv("HOME")) + reference.substr(1);
     }
+    reference = std::filesystem::absolute(reference).lexically_normal().string();
+  };
+  if (infer->parsed()) {
+    absolute_if_local_file(model_ref, infer_hive.empty() || infer_hive == config->hive.hive_id);
+    Json operation{{"operation", "infer"},
+                   {"model", model_ref},
+                   {"prompt", prompt},
+                   {"max_tokens", max_tokens},
+                   {"temperature", temperature},
+                   {"top_p", top_p},
+                   {"top_k", top_k},
+                   {"min_p", min_p}};
+    if (seed) operation["seed"] = *seed;
+    if (!stop.empty()) operation["stop"] = stop;
+    if (!infer_hive.empty()) operation["hive_id"] = infer_hive;
+    if (!worker_id.empty()) operation["worker_id"] = worker_id;
+    return cli.job(operation);
+  }
+  if (worker_spawn->parsed()) {
+    absolute_if_local_file(model_ref, local_hive);
+    Json operation{{"operation", "worker_spawn"},
+                   {"hive_id", catalog_hive},
+                   {"model", model_ref},
+                   {"device", device},
+                   {"ctx", ctx},
+                   {"parallel", parallel},
+                   {"threads", threads}};
+    if (!worker_type.empty()) operation["worker_type"] = worker_type;
+    if (!worker_id.empty()) operation["worker_id"] = worker_id;
+    return cli.job(operation);
+  }
+  if (worker_list->parsed()) return cli.job(Json{{"operation", "active_worker_list"}});
+  if (worker_get->parsed()) {
+    return cli.job(Json{{"operation", "active_worker_get"}, {"worker_id", worker_id}});
+  }
+  if (worker_retire->parsed()) {
+    return cli.job(Json{{"operation", "active_worker_retire"}, {"worker_id", worker_id}});
+  }
+  if (process_list->parsed()) {
+    return cli.job(Json{{"operation", "worker_process_list"}, {"hive_id", catalog_hive}});
+  }
+  if (process_get->parsed() || process_delete->parsed()) {
+    return cli.job(
+        Json{{"operation", process_get->parsed() ? "worker_process_get" : "worker_process_delete"},
+             {"hive_id", catalog_hive},
+             {"pid", pid}});
+  }
+  if (model_download->parsed()) {
+    absolute_if_local_file(model_ref, local_hive);
     return cli.job(Json{{"operation", "model_download"},
                         {"hive_id", catalog_hive},
                         {"model", model_ref},

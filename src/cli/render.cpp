@@ -73,6 +73,20 @@ std::string format_model(const Json& model) {
   return line + "\n";
 }
 
+std::string format_workers(const Json& workers) {
+  if (workers.empty()) return "  (no workers: `rbee infer` or `rbee worker spawn` starts one)\n";
+  std::string out = fmt::format("  {:<22} {:<10} {:<28} {:<6} {:<10} {:>6} {:>8}\n", "WORKER",
+                                "HIVE", "MODEL", "DEVICE", "STATE", "PORT", "PID");
+  for (const auto& worker : workers) {
+    out += fmt::format("  {:<22} {:<10} {:<28} {:<6} {:<10} {:>6} {:>8}\n",
+                       string_field(worker, "worker_id"), string_field(worker, "hive_id"),
+                       string_field(worker, "model"), string_field(worker, "device"),
+                       string_field(worker, "state"), int_field(worker, "port"),
+                       int_field(worker, "pid"));
+  }
+  return out;
+}
+
 std::string format_worker_binary(const Json& worker) {
   const Json& info = worker.value("metadata", Json::object());
   return fmt::format("  {:<12} {:<12} {}  {}\n", string_field(worker, "id"),
@@ -144,11 +158,15 @@ std::string format_result(const std::string& operation, const Json& result) {
         fmt::format("queen-rbee {}, up {}\n", string_field(result, "version"),
                     format_duration(static_cast<double>(int_field(result, "uptime_s"))));
     out += "hives:\n" + format_hives(result.value("hives", Json::array()));
-    const Json& workers = result.value("workers", Json::array());
-    out += "workers:\n";
-    if (workers.empty()) out += "  (none running)\n";
-    for (const auto& worker : workers) out += "  " + worker.dump() + "\n";
+    out += "workers:\n" + format_workers(result.value("workers", Json::array()));
     return out;
+  }
+  if (operation == "active_worker_list") {
+    return format_workers(result.value("workers", Json::array()));
+  }
+  if ((operation == "active_worker_get" || operation == "active_worker_retire") &&
+      result.contains("worker")) {
+    return format_workers(Json::array({result["worker"]}));
   }
   if (operation == "hive_list")
     return "hives:\n" + format_hives(result.value("hives", Json::array()));
@@ -222,12 +240,25 @@ void JobRenderer::progress(const Json& data) {
 
 void JobRenderer::token(const Json& data) {
   clear_progress_line();
+  if (options_.json) return;  // the result carries the whole text
   std::fputs(string_field(data, "text").c_str(), stdout);
   std::fflush(stdout);
 }
 
 void JobRenderer::result(const Json& data) {
   clear_progress_line();
+  if (operation_ == "infer" && !options_.json) {
+    // The text already streamed; end its line and tell the numbers on the story stream.
+    std::fputs("\n", stdout);
+    std::fflush(stdout);
+    const Json& usage = data.value("usage", Json::object());
+    std::fprintf(story(), "[rbee] %lld prompt + %lld generated tokens, finish: %s, worker %s\n",
+                 static_cast<long long>(int_field(usage, "prompt_tokens")),
+                 static_cast<long long>(int_field(usage, "completion_tokens")),
+                 string_field(data, "finish_reason").c_str(),
+                 string_field(data, "worker_id").c_str());
+    return;
+  }
   if (options_.json) {
     std::fprintf(stdout, "%s\n", data.dump().c_str());
   } else {

@@ -29,7 +29,8 @@ class JobRenderer {
 
  private:
   void clear_progress_line();
-  FILE* story() const { return options_.json ? stderr : stdout; }
+  // Where narration and progress go: stdout unless stdout carries data (JSON, generated text).
+  FILE* story() const { return options_.json || operation_ == "infer" ? stderr : stdout; }
 
   RenderOptions options_;
   std::string operation_;
