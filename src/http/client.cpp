@@ -6,6 +6,7 @@
 
 #include "contracts/job_events.hpp"
 #include "http/error_mapping.hpp"
+#include "http/headers.hpp"
 
 namespace rbee::http {
 namespace {
@@ -47,7 +48,9 @@ Result<ClientResponse> finish(const ClientOptions& options, const std::string& m
                                                    " " + path +
                                                    "): " + httplib::to_string(result.error()));
   }
-  return ClientResponse{result->status, result->body};
+  ClientResponse response{result->status, result->body, {}};
+  for (const auto& [name, value] : result->headers) response.headers.emplace_back(name, value);
+  return response;
 }
 
 Result<contracts::Json> json_or_error(Result<ClientResponse> response) {
@@ -58,6 +61,10 @@ Result<contracts::Json> json_or_error(Result<ClientResponse> response) {
 }
 
 }  // namespace
+
+std::string ClientResponse::header(std::string_view name) const {
+  return find_header(headers, name);
+}
 
 Error error_from_response(const ClientResponse& response) {
   auto body = contracts::Json::parse(response.body, nullptr, false);

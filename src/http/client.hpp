@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/result.hpp"
 #include "contracts/json_reader.hpp"
@@ -26,6 +28,10 @@ struct ClientOptions {
 struct ClientResponse {
   int status = 0;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // The first header with this name (case-insensitive), or empty.
+  std::string header(std::string_view name) const;
 };
 
 class Client {

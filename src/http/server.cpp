@@ -12,6 +12,7 @@
 #include "common/random.hpp"
 #include "contracts/job_events.hpp"
 #include "http/error_mapping.hpp"
+#include "http/headers.hpp"
 
 namespace rbee::http {
 namespace {
@@ -99,11 +100,15 @@ std::string Request::query_param(std::string_view name) const {
   return "";
 }
 
-std::string Request::header(std::string_view name) const {
+std::string find_header(const HeaderList& headers, std::string_view name) {
   for (const auto& [key, value] : headers) {
     if (iequals(key, name)) return value;
   }
   return "";
+}
+
+std::string Request::header(std::string_view name) const {
+  return find_header(headers, name);
 }
 
 Response json_response(int status, const contracts::Json& body) {
