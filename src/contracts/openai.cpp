@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "common/random.hpp"
+
 namespace rbee::contracts {
 namespace {
 
@@ -237,6 +239,85 @@ Result<ChatCompletionRequest> parse_chat_completion_request(const Json& body,
       });
 }
 
+std::string new_openai_response_id(OpenAiApi api) {
+  return (api == OpenAiApi::kChatCompletions ? "chatcmpl-" : "cmpl-") + random_hex(12);
+}
+
+namespace {
+
+bool is_chat(const OpenAiResponseMeta& meta) {
+  return meta.api == OpenAiApi::kChatCompletions;
+}
+
+Json usage_json(const OpenAiUsage& usage) {
+  return Json{{"prompt_tokens", usage.prompt_tokens},
+              {"completion_tokens", usage.completion_tokens},
+              {"total_tokens", usage.prompt_tokens + usage.completion_tokens}};
+}
+
+Json text_or_null(std::string_view value) {
+  return value.empty() ? Json(nullptr) : Json(std::string(value));
+}
+
+// The envelope shared by responses and chunks, with `choices`.
+Json envelope(const OpenAiResponseMeta& meta, bool chunk, Json choices) {
+  const char* object =
+      is_chat(meta) ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion";
+  Json out{{"id", meta.id},
+           {"object", object},
+           {"created", meta.created},
+           {"model", meta.model},
+           {"system_fingerprint", nullptr},
+           {"choices", std::move(choices)}};
+  if (chunk && meta.include_usage) out["usage"] = nullptr;
+  return out;
+}
+
+// One streamed choice: chat puts the text in `delta`, completions in `text`.
+Json chunk_choice(const OpenAiResponseMeta& meta, Json delta, const std::string& text,
+                  const std::string& finish_reason) {
+  Json choice{{"index", 0}, {"logprobs", nullptr}, {"finish_reason", text_or_null(finish_reason)}};
+  if (is_chat(meta)) {
+    choice["delta"] = std::move(delta);
+  } else {
+    choice["text"] = text;
+  }
+  return Json::array({std::move(choice)});
+}
+
+}  // namespace
+
+Json openai_response(const OpenAiResponseMeta& meta, const std::string& text,
+                     const std::string& finish_reason, const OpenAiUsage& usage) {
+  Json choice{{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_reason}};
+  if (is_chat(meta)) {
+    choice["message"] = {{"role", "assistant"}, {"content", text}};
+  } else {
+    choice["text"] = text;
+  }
+  Json out = envelope(meta, false, Json::array({std::move(choice)}));
+  out["usage"] = usage_json(usage);
+  return out;
+}
+
+Json openai_role_chunk(const OpenAiResponseMeta& meta) {
+  return envelope(meta, true, chunk_choice(meta, {{"role", "assistant"}, {"content", ""}}, "", ""));
+}
+
+Json openai_text_chunk(const OpenAiResponseMeta& meta, const std::string& text) {
+  return envelope(meta, true, chunk_choice(meta, {{"content", text}}, text, ""));
+}
+
+Json openai_finish_chunk(const OpenAiResponseMeta& meta, const std::string& finish_reason) {
+  return envelope(meta, true, chunk_choice(meta, Json::object(), "", finish_reason));
+}
+
+Json openai_usage_chunk(const OpenAiResponseMeta& meta, const OpenAiUsage& usage) {
+  Json out = envelope(meta, true, Json::array());
+  out["usage"] = usage_json(usage);
+  return out;
+}
+
 std::string_view openai_error_type(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:
@@ -262,9 +343,6 @@ std::string_view openai_error_type(ErrorCode code) {
 
 Json openai_error_body(std::string_view type, std::string_view message, std::string_view param,
                        std::string_view code) {
-  auto text_or_null = [](std::string_view value) {
-    return value.empty() ? Json(nullptr) : Json(std::string(value));
-  };
   return Json{{"error",
                {{"message", std::string(message)},
                 {"type", std::string(type)},

@@ -73,6 +73,48 @@ Result<CompletionRequest> parse_completion_request(const Json& body,
 Result<ChatCompletionRequest> parse_chat_completion_request(const Json& body,
                                                             std::string* error_param = nullptr);
 
+// --- Responses ---------------------------------------------------------------------------
+//
+// Non-streaming: one body (`text_completion` or `chat.completion`). Streaming (`stream:true`):
+// `text/event-stream` events `data: <chunk>` (`text_completion` or `chat.completion.chunk`),
+// for chat first a role chunk, then text chunks, then a chunk with the finish_reason, then
+// (with include_usage) a usage chunk whose choices are empty, then `data: [DONE]`.
+
+enum class OpenAiApi { kCompletions, kChatCompletions };
+
+// What every chunk of one response repeats.
+struct OpenAiResponseMeta {
+  OpenAiApi api = OpenAiApi::kCompletions;
+  std::string id;       // new_openai_response_id()
+  int64_t created = 0;  // Unix seconds
+  std::string model;
+  bool include_usage = false;  // streamed chunks carry "usage": null until the usage chunk
+};
+
+struct OpenAiUsage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+};
+
+// "cmpl-<random>" or "chatcmpl-<random>".
+std::string new_openai_response_id(OpenAiApi api);
+
+// The whole answer of a non-streaming request; finish_reason "stop" or "length".
+Json openai_response(const OpenAiResponseMeta& meta, const std::string& text,
+                     const std::string& finish_reason, const OpenAiUsage& usage);
+// Chat only: the first chunk, `delta: {"role":"assistant","content":""}`.
+Json openai_role_chunk(const OpenAiResponseMeta& meta);
+// A piece of generated text.
+Json openai_text_chunk(const OpenAiResponseMeta& meta, const std::string& text);
+// The last choice chunk: no text, the finish_reason.
+Json openai_finish_chunk(const OpenAiResponseMeta& meta, const std::string& finish_reason);
+// The usage chunk of stream_options.include_usage: `choices: []`.
+Json openai_usage_chunk(const OpenAiResponseMeta& meta, const OpenAiUsage& usage);
+// The data of the event that ends every stream.
+inline constexpr const char* kOpenAiStreamDone = "[DONE]";
+
+// --- Errors ----------------------------------------------------------------------------------
+
 // OpenAI's error `type` for an rbee error code: "invalid_request_error" (kInvalidArgument,
 // kFailedPrecondition, kAlreadyExists, kCancelled), "authentication_error", "not_found_error",
 // "rate_limit_error" (kResourceExhausted), "unavailable_error" (kUnavailable),

@@ -1,0 +1,94 @@
+#include "worker/model_loader.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "engine/model/vocabulary_loader.hpp"
+
+namespace rbee::worker {
+namespace {
+
+constexpr size_t kChunkBytes = 8 << 20;
+// The share of the progress bar the weights take; the rest is the tokenizer before and the
+// slots after, which are quick.
+constexpr double kParsedProgress = 0.05;
+constexpr double kWeightsProgress = 0.9;
+
+bool is_cancelled(const LoadOptions& options) {
+  return options.cancelled && options.cancelled();
+}
+
+void report(const LoadOptions& options, double progress) {
+  if (options.on_progress) options.on_progress(progress);
+}
+
+}  // namespace
+
+Status prefault_weights(const engine::Model& model, const LoadOptions& options) {
+  const uint8_t* begin = nullptr;
+  const uint8_t* end = nullptr;
+  for (const auto& tensor : model.gguf().tensors()) {
+    if (tensor.n_bytes == 0) continue;
+    if (!begin || tensor.data < begin) begin = tensor.data;
+    end = std::max(end, tensor.data + tensor.n_bytes);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const size_t total = begin ? size_t(end - begin) : 0;
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  // The kernel reads ahead on its own once it knows the whole range is wanted.
+  if (total > 0) {
+    uintptr_t aligned = reinterpret_cast<uintptr_t>(begin) & ~(uintptr_t(page) - 1);
+    size_t length = size_t(reinterpret_cast<uintptr_t>(end) - aligned);
+    madvise(reinterpret_cast<void*>(aligned), length, MADV_WILLNEED);
+  }
+  if (total == 0) {
+    report(options, kParsedProgress + kWeightsProgress);
+    return ok_status();
+  }
+  // At least a few chunks, so that a test's minimum duration spreads over visible steps.
+  const size_t chunk = std::clamp<size_t>(total / 16, page, kChunkBytes);
+  uint8_t sink = 0;
+  for (size_t done = 0; done < total;) {
+    if (is_cancelled(options)) return make_error(ErrorCode::kCancelled, "loading was cancelled");
+    const size_t n = std::min(chunk, total - done);
+    for (size_t offset = 0; offset < n; offset += page) {
+      sink ^= *static_cast<const volatile uint8_t*>(begin + done + offset);
+    }
+    done += n;
+    const double fraction = double(done) / double(total);
+    report(options, kParsedProgress + kWeightsProgress * fraction);
+    // The test hook: pace the chunks so that the whole read takes min_duration.
+    if (options.min_duration.count() > 0) {
+      std::this_thread::sleep_until(started + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                  options.min_duration * fraction));
+    }
+  }
+  asm volatile("" : : "r"(sink));  // keep the reads
+  return ok_status();
+}
+
+Result<LoadedModel> load_model(const std::filesystem::path& path, const LoadOptions& options) {
+  report(options, 0);
+  LoadedModel loaded;
+  RBEE_ASSIGN_OR_RETURN(loaded.model, engine::Model::load(path));
+  auto vocabulary = engine::read_vocabulary(loaded.model->gguf());
+  if (!vocabulary) {
+    return make_error(vocabulary.error().code, path.string() + ": " + vocabulary.error().message);
+  }
+  auto tokenizer = engine::Tokenizer::create(std::move(*vocabulary));
+  if (!tokenizer) {
+    return make_error(tokenizer.error().code, path.string() + ": " + tokenizer.error().message);
+  }
+  loaded.tokenizer = std::move(*tokenizer);
+  auto chat_template = loaded.model->gguf().get<std::string_view>("tokenizer.chat_template");
+  loaded.chat_format =
+      engine::detect_chat_format(chat_template ? *chat_template : std::string_view());
+  report(options, kParsedProgress);
+  RBEE_RETURN_IF_ERROR(prefault_weights(*loaded.model, options));
+  return loaded;
+}
+
+}  // namespace rbee::worker
