@@ -188,5 +188,55 @@ TEST(OpenAiTest, ErrorBodyHasOpenAisShape) {
   EXPECT_EQ(openai_error_type(ErrorCode::kInternal), "server_error");
 }
 
+OpenAiResponseMeta meta(OpenAiApi api, bool include_usage = false) {
+  return OpenAiResponseMeta{api, new_openai_response_id(api), 1700000000, "stories", include_usage};
+}
+
+TEST(OpenAiTest, ResponseIdsNameTheirApi) {
+  EXPECT_EQ(new_openai_response_id(OpenAiApi::kCompletions).rfind("cmpl-", 0), 0u);
+  EXPECT_EQ(new_openai_response_id(OpenAiApi::kChatCompletions).rfind("chatcmpl-", 0), 0u);
+  EXPECT_NE(new_openai_response_id(OpenAiApi::kCompletions),
+            new_openai_response_id(OpenAiApi::kCompletions));
+}
+
+TEST(OpenAiTest, CompletionBodies) {
+  auto m = meta(OpenAiApi::kCompletions);
+  Json body = openai_response(m, "Once", "length", {5, 1});
+  EXPECT_EQ(body["object"], "text_completion");
+  EXPECT_EQ(body["id"], m.id);
+  EXPECT_EQ(body["created"], 1700000000);
+  EXPECT_EQ(body["model"], "stories");
+  EXPECT_EQ(body["choices"][0]["text"], "Once");
+  EXPECT_EQ(body["choices"][0]["index"], 0);
+  EXPECT_EQ(body["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(body["usage"],
+            (Json{{"prompt_tokens", 5}, {"completion_tokens", 1}, {"total_tokens", 6}}));
+  Json chunk = openai_text_chunk(m, "up");
+  EXPECT_EQ(chunk["object"], "text_completion");
+  EXPECT_EQ(chunk["choices"][0]["text"], "up");
+  EXPECT_TRUE(chunk["choices"][0]["finish_reason"].is_null());
+  EXPECT_FALSE(chunk.contains("usage"));
+  EXPECT_EQ(openai_finish_chunk(m, "stop")["choices"][0]["finish_reason"], "stop");
+}
+
+TEST(OpenAiTest, ChatBodiesAndChunks) {
+  auto m = meta(OpenAiApi::kChatCompletions, true);
+  Json body = openai_response(m, "Hello", "stop", {3, 2});
+  EXPECT_EQ(body["object"], "chat.completion");
+  EXPECT_EQ(body["choices"][0]["message"], (Json{{"role", "assistant"}, {"content", "Hello"}}));
+  Json role = openai_role_chunk(m);
+  EXPECT_EQ(role["object"], "chat.completion.chunk");
+  EXPECT_EQ(role["choices"][0]["delta"]["role"], "assistant");
+  EXPECT_TRUE(role.contains("usage") && role["usage"].is_null());
+  Json text = openai_text_chunk(m, "Hel");
+  EXPECT_EQ(text["choices"][0]["delta"], (Json{{"content", "Hel"}}));
+  Json finish = openai_finish_chunk(m, "length");
+  EXPECT_EQ(finish["choices"][0]["delta"], Json::object());
+  EXPECT_EQ(finish["choices"][0]["finish_reason"], "length");
+  Json usage = openai_usage_chunk(m, {3, 2});
+  EXPECT_EQ(usage["choices"], Json::array());
+  EXPECT_EQ(usage["usage"]["total_tokens"], 5);
+}
+
 }  // namespace
 }  // namespace rbee::contracts

@@ -57,10 +57,10 @@ contracts::WorkerHeartbeat WorkerApp::beat(const std::string& state_override) co
 }
 
 void WorkerApp::start() {
+  service_.set_loading(0);
   server_thread_ = std::thread([this] { server_.run(); });
   std::printf("llm-worker-rbee: listening on %s\n", url_.c_str());
   std::fflush(stdout);
-  service_.set_loading(0);
   if (!options_.queen_url.empty()) {
     heartbeat_ = std::make_unique<WorkerHeartbeat>(
         WorkerHeartbeatOptions{options_.queen_url, options_.heartbeat_interval,
