@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   std::string queen_url =
       config.queen_url.empty() ? setup->config.local_queen_url() : config.queen_url;
 
-  rbee::hive::HiveApp hive({config, setup->paths, queen_url, "nvidia-smi", setup->config.downloads},
+  rbee::hive::HiveApp hive({config, setup->paths, queen_url, "nvidia-smi", setup->config.downloads,
+                            setup->config.workers},
                            [&shutdown] { shutdown.request(); });
   auto port = hive.bind();
   if (!port) {

@@ -63,32 +63,6 @@ bool entry_matches(const ArtifactEntry& entry, const provision::ModelReference& 
   return true;
 }
 
-// The entry `text` names: its id, else the one entry that a reference in `text` matches.
-Result<ArtifactEntry> find_model(const HiveCatalogs& catalogs, const std::string& text) {
-  auto exact = catalogs.models.get(text);
-  if (exact) return exact;
-  // Not an id (or not a valid one, like a path): it may still be a reference to an entry.
-  if (exact.error().code != ErrorCode::kNotFound &&
-      exact.error().code != ErrorCode::kInvalidArgument) {
-    return exact;
-  }
-  auto listing = catalogs.models.list();
-  std::vector<ArtifactEntry> matches;
-  if (auto reference = provision::parse_model_reference(text, "")) {
-    for (const auto& entry : listing.entries) {
-      if (entry_matches(entry, *reference)) matches.push_back(entry);
-    }
-  }
-  if (matches.size() == 1) return matches.front();
-  if (matches.size() > 1) {
-    return Error{ErrorCode::kInvalidArgument, "'" + text + "' matches several models: " +
-                                                  describe_ids(matches) + "; name one by its id"};
-  }
-  return Error{ErrorCode::kNotFound, "model '" + text +
-                                         "' is not in this hive's catalog (it has: " +
-                                         describe_ids(listing.entries) + ")"};
-}
-
 // ---- downloads ----
 
 // Progress over all files of a model: the finished files plus the current one.
@@ -259,6 +233,31 @@ Status import_local_model(HiveCatalogs& catalogs, const provision::ModelReferenc
 }
 
 }  // namespace
+
+Result<ArtifactEntry> find_model(const HiveCatalogs& catalogs, const std::string& text) {
+  auto exact = catalogs.models.get(text);
+  if (exact) return exact;
+  // Not an id (or not a valid one, like a path): it may still be a reference to an entry.
+  if (exact.error().code != ErrorCode::kNotFound &&
+      exact.error().code != ErrorCode::kInvalidArgument) {
+    return exact;
+  }
+  auto listing = catalogs.models.list();
+  std::vector<ArtifactEntry> matches;
+  if (auto reference = provision::parse_model_reference(text, "")) {
+    for (const auto& entry : listing.entries) {
+      if (entry_matches(entry, *reference)) matches.push_back(entry);
+    }
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.size() > 1) {
+    return Error{ErrorCode::kInvalidArgument, "'" + text + "' matches several models: " +
+                                                  describe_ids(matches) + "; name one by its id"};
+  }
+  return Error{ErrorCode::kNotFound, "model '" + text +
+                                         "' is not in this hive's catalog (it has: " +
+                                         describe_ids(listing.entries) + ")"};
+}
 
 HiveCatalogs::HiveCatalogs(const Paths& paths_in, provision::HfClientOptions hf)
     : paths(paths_in),

@@ -34,12 +34,17 @@ struct HiveCatalogs {
   catalog::WorkerCatalog workers;
   SharedDownloads downloads;
   provision::HfClientOptions hf_options;
-  // Whether a worker of this hive serves the model (model_delete refuses then). No hive runs
-  // workers yet, so nothing is in use until the worker lifecycle sets this.
+  // Whether a live worker of this hive serves the model (model_delete refuses then); the
+  // worker supervisor sets it when the hive starts.
   std::function<bool(const std::string& model_id)> model_in_use = [](const std::string&) {
     return false;
   };
 };
+
+// The model entry `text` names: its catalog id, else the one entry that a model reference in
+// `text` matches (in any state). kNotFound listing the catalog's ids; kInvalidArgument when
+// the reference matches several entries.
+Result<catalog::ArtifactEntry> find_model(const HiveCatalogs& catalogs, const std::string& text);
 
 Status run_model_download(HiveCatalogs& catalogs, const contracts::ModelDownloadOperation& op,
                           jobs::JobContext& job);

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/cluster_token.hpp"
 #include "common/logging.hpp"
 #include "http/client.hpp"
 
@@ -39,49 +38,20 @@ bool HeartbeatSender::connected() const {
   return connected_;
 }
 
-bool HeartbeatSender::ensure_token() {
-  std::string current;
-  {
-    std::lock_guard lock(mu_);
-    current = token_;
-  }
-  if (!current.empty()) return true;
-  auto token = read_cluster_token(options_.token_file);
-  if (!token) return false;
-  {
-    std::lock_guard lock(mu_);
-    token_ = *token;
-  }
-  if (options_.on_token) options_.on_token(*token);
-  return true;
-}
-
 bool HeartbeatSender::send_once() {
   auto log = logger("hive");
-  if (!ensure_token()) {
-    log->debug("no cluster token at {} yet; waiting for the queen to create it",
-               options_.token_file.string());
+  auto response = options_.queen->post("/v1/hives/heartbeat", to_json(options_.build()).dump());
+  if (!response && response.error().code == ErrorCode::kFailedPrecondition) {
+    log->debug("{}; waiting for the queen to create it", response.error().message);
     return false;
-  }
-  std::string token;
-  {
-    std::lock_guard lock(mu_);
-    token = token_;
-  }
-  http::Client client({options_.queen_url, token, 2, 5});
-  auto response = client.post("/v1/hives/heartbeat", to_json(options_.build()).dump());
-  if (response && response->status == 401) {
-    // The queen may have a new token (its config folder was reset): read it again.
-    std::lock_guard lock(mu_);
-    token_.clear();
   }
   bool ok = response && response->status >= 200 && response->status < 300;
   bool was_connected = connected();
   if (ok != was_connected) {
     if (ok) {
-      log->info("heartbeat reaches the queen at {}", options_.queen_url);
+      log->info("heartbeat reaches the queen at {}", options_.queen->queen_url());
     } else {
-      log->warn("heartbeat to {} failed: {}", options_.queen_url,
+      log->warn("heartbeat to {} failed: {}", options_.queen->queen_url(),
                 response ? http::error_from_response(*response).message : response.error().message);
     }
   }

@@ -2,27 +2,26 @@
 
 // The hive's heartbeat to the queen (ARCHITECTURE.md §6): every interval while the queen
 // answers; with growing pauses (capped at the interval) while it does not, so a restarted
-// queen re-learns the hive within one interval. The cluster token is read from its file
-// when needed, since the queen may create it after the hive started.
+// queen re-learns the hive within one interval. The cluster token comes with the QueenLink.
 
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "contracts/heartbeat.hpp"
+#include "hive/queen_link.hpp"
 
 namespace rbee::hive {
 
 struct HeartbeatOptions {
-  std::string queen_url;
-  std::filesystem::path token_file;
+  std::shared_ptr<QueenLink> queen;  // shared with the worker events
   std::chrono::milliseconds interval{2000};
-  std::function<contracts::HiveHeartbeat()> build;   // called for every beat
-  std::function<void(const std::string&)> on_token;  // called when a (new) token was read
+  std::function<contracts::HiveHeartbeat()> build;  // called for every beat
 };
 
 class HeartbeatSender {
@@ -40,7 +39,6 @@ class HeartbeatSender {
  private:
   void loop(std::stop_token stop);
   bool send_once();
-  bool ensure_token();
 
   HeartbeatOptions options_;
   std::jthread thread_;
@@ -49,7 +47,6 @@ class HeartbeatSender {
   // guarded by mu_
   bool beat_now_ = false;
   bool connected_ = false;
-  std::string token_;
 };
 
 }  // namespace rbee::hive

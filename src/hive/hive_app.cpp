@@ -7,6 +7,9 @@
 #include "hive/devices.hpp"
 #include "hive/heartbeat_sender.hpp"
 #include "hive/hive_operations.hpp"
+#include "hive/queen_link.hpp"
+#include "hive/worker_event_sender.hpp"
+#include "hive/worker_supervisor.hpp"
 #include "http/server.hpp"
 #include "jobs/job_registry.hpp"
 #include "jobs/job_routes.hpp"
@@ -21,10 +24,15 @@ struct HiveApp::Impl {
   http::Server server;
   jobs::JobRegistry jobs;
   std::shared_ptr<HiveCatalogs> catalogs;
-  std::unique_ptr<HeartbeatSender> heartbeat;
+  std::shared_ptr<QueenLink> queen;
+  std::shared_ptr<HeartbeatSender> heartbeat;
+  std::shared_ptr<WorkerEventSender> events;
+  // After what its exit callbacks use; jobs may hold it a little longer.
+  std::shared_ptr<WorkerSupervisor> workers;
   std::thread server_thread;
   int port = 0;
   int64_t started_ms = now_steady_ms();
+  bool serving = false;
   bool stopped = false;
 
   Impl(HiveOptions opts, std::function<void()> shutdown)
@@ -42,6 +50,25 @@ struct HiveApp::Impl {
     if (auto registered = catalogs->register_builtin_worker(own_executable); !registered) {
       logger("hive")->warn("worker type 'cpu' not registered: {}", registered.error().message);
     }
+    queen = std::make_shared<QueenLink>(
+        options.queen_url, options.paths.token_file(),
+        [this](const std::string& token) { server.set_cluster_token(token); });
+    heartbeat = std::make_shared<HeartbeatSender>(HeartbeatOptions{
+        queen, std::chrono::milliseconds(static_cast<int64_t>(options.config.heartbeat_s * 1000)),
+        [this] { return build_heartbeat(); }});
+    events = std::make_shared<WorkerEventSender>(queen);
+    WorkerSupervisorOptions supervision{options.config.hive_id, options.paths, options.workers,
+                                        options.queen_url, options.config.host};
+    workers = std::make_shared<WorkerSupervisor>(
+        std::move(supervision), [sender = std::weak_ptr(events), beats = std::weak_ptr(heartbeat)](
+                                    const contracts::HiveWorkerEvent& event) {
+          if (auto alive = sender.lock()) alive->send(event);
+          if (auto alive = beats.lock()) alive->beat_now();
+        });
+    catalogs->model_in_use = [supervisor = std::weak_ptr(workers)](const std::string& model_id) {
+      auto alive = supervisor.lock();
+      return alive && alive->model_in_use(model_id);
+    };
   }
 
   std::string advertised_url() const {
@@ -59,6 +86,7 @@ struct HiveApp::Impl {
     beat.heartbeat_interval_ms = static_cast<int64_t>(options.config.heartbeat_s * 1000);
     beat.devices = detect_devices(options.nvidia_smi);
     beat.models = catalogs->model_summaries();
+    beat.workers = workers->heartbeat_entries();
     return beat;
   }
 
@@ -82,8 +110,12 @@ struct HiveApp::Impl {
       return http::json_response(202, Json{{"status", "shutting_down"}});
     });
     HiveOperationContext context{
-        options.config.hive_id, options.paths, options.queen_url,
-        [nvidia_smi = options.nvidia_smi] { return detect_devices(nvidia_smi); }, catalogs};
+        options.config.hive_id,
+        options.paths,
+        options.queen_url,
+        [nvidia_smi = options.nvidia_smi] { return detect_devices(nvidia_smi); },
+        catalogs,
+        workers};
     jobs::register_job_routes(server, jobs, http::Access::kClusterToken,
                               [context](const Json& body) { return plan_hive_job(context, body); });
   }
@@ -105,13 +137,9 @@ Result<int> HiveApp::bind() {
 }
 
 void HiveApp::serve() {
+  impl_->workers->recover_after_restart();
+  impl_->serving = true;
   impl_->server_thread = std::thread([this] { impl_->server.run(); });
-  HeartbeatOptions heartbeat{
-      impl_->options.queen_url, impl_->options.paths.token_file(),
-      std::chrono::milliseconds(static_cast<int64_t>(impl_->options.config.heartbeat_s * 1000)),
-      [this] { return impl_->build_heartbeat(); },
-      [this](const std::string& token) { impl_->server.set_cluster_token(token); }};
-  impl_->heartbeat = std::make_unique<HeartbeatSender>(std::move(heartbeat));
   impl_->heartbeat->start();
   logger("hive")->info("rbee-hive '{}' {} listening on {}, reporting to {}",
                        impl_->options.config.hive_id, RBEE_VERSION, url(),
@@ -121,8 +149,10 @@ void HiveApp::serve() {
 void HiveApp::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
-  if (impl_->heartbeat) impl_->heartbeat->stop();
-  impl_->jobs.shutdown();
+  impl_->jobs.shutdown();  // spawns still loading stop their workers
+  if (impl_->serving) impl_->workers->stop_all();
+  impl_->events->stop();
+  impl_->heartbeat->stop();
   impl_->server.stop();
   if (impl_->server_thread.joinable()) impl_->server_thread.join();
 }

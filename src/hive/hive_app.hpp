@@ -23,6 +23,7 @@ struct HiveOptions {
   std::string queen_url;  // resolved: never empty
   std::string nvidia_smi = "nvidia-smi";
   DownloadConfig downloads;
+  WorkerLifecycleConfig workers;
 };
 
 class HiveApp {
@@ -35,9 +36,11 @@ class HiveApp {
 
   // Binds the port. Returns the bound port; kUnavailable when the port is taken.
   Result<int> bind();
-  // Serves and heartbeats in background threads. Call after bind().
+  // Adopts the workers an earlier run left running, then serves and heartbeats in background
+  // threads. Call after bind() succeeded (the port makes this the one hive of its state folder).
   void serve();
-  // Stops heartbeats, cancels running jobs, stops serving. Idempotent.
+  // Cancels running jobs, stops the workers (SIGTERM together, SIGKILL after [workers]
+  // stop_grace_s), tells the queen, stops heartbeats and serving. Idempotent.
   void stop();
 
   std::string url() const;

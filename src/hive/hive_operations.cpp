@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/files.hpp"
+#include "hive/worker_operations.hpp"
 #include "http/client.hpp"
 
 namespace rbee::hive {
@@ -113,6 +114,7 @@ Result<jobs::PlannedJob> plan_hive_job(const HiveOperationContext& context, cons
                             }};
   }
   auto catalogs = context.catalogs;
+  auto workers = context.workers;
   return std::visit(
       [&](const auto& op) -> Result<jobs::PlannedJob> {
         using Op = std::decay_t<decltype(op)>;
@@ -144,6 +146,21 @@ Result<jobs::PlannedJob> plan_hive_job(const HiveOperationContext& context, cons
         } else if constexpr (std::is_same_v<Op, contracts::WorkerBinaryInstallOperation>) {
           return plan([catalogs, op](jobs::JobContext& job) {
             return run_worker_binary_install(*catalogs, op, job);
+          });
+        } else if constexpr (std::is_same_v<Op, contracts::WorkerSpawnOperation>) {
+          return plan([catalogs, workers, hive_id, op](jobs::JobContext& job) {
+            return run_worker_spawn(*catalogs, *workers, hive_id, op, job);
+          });
+        } else if constexpr (std::is_same_v<Op, contracts::WorkerProcessListOperation>) {
+          return plan(
+              [workers](jobs::JobContext& job) { return run_worker_process_list(*workers, job); });
+        } else if constexpr (std::is_same_v<Op, contracts::WorkerProcessGetOperation>) {
+          return plan([workers, op](jobs::JobContext& job) {
+            return run_worker_process_get(*workers, op, job);
+          });
+        } else if constexpr (std::is_same_v<Op, contracts::WorkerProcessDeleteOperation>) {
+          return plan([workers, op](jobs::JobContext& job) {
+            return run_worker_process_delete(*workers, op, job);
           });
         } else {
           return Error{ErrorCode::kInvalidArgument,

@@ -10,6 +10,7 @@
 #include "contracts/heartbeat.hpp"
 #include "contracts/operations.hpp"
 #include "hive/catalog_operations.hpp"
+#include "hive/worker_supervisor.hpp"
 #include "jobs/job_routes.hpp"
 
 namespace rbee::hive {
@@ -20,6 +21,7 @@ struct HiveOperationContext {
   std::string queen_url;
   std::function<std::vector<contracts::Device>()> devices;
   std::shared_ptr<HiveCatalogs> catalogs;
+  std::shared_ptr<WorkerSupervisor> workers;
 };
 
 // Parses the body; refuses operations that run on the queen or on another hive (400).

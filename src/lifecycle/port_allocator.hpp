@@ -66,7 +66,11 @@ class PortAllocator {
   int next_ = 0;  // guarded by mu_: where the next search starts
 };
 
-// Whether a TCP socket can bind host:port now (with SO_REUSEADDR, as servers bind).
+// Whether a TCP socket can bind host:port now, with SO_REUSEADDR but not SO_REUSEPORT: a port
+// another socket listens on is never "bindable" (cpp-httplib servers set SO_REUSEPORT, so a
+// test with it would share a listening port between two servers of one user). The price: a
+// port that only has TIME_WAIT connections of such a server left reads as taken for up to a
+// minute after the server exited.
 bool port_bindable(const std::string& host, int port);
 
 }  // namespace rbee::lifecycle

@@ -10,10 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <random>
 #include <thread>
 
 #include "common/cluster_token.hpp"
 #include "common/files.hpp"
+#include "lifecycle/proc_info.hpp"
 #include "lifecycle/process.hpp"
 
 extern char** environ;
@@ -134,6 +136,26 @@ CommandResult RunningCommand::finish(std::chrono::milliseconds timeout) {
   return result_;
 }
 
+namespace {
+
+// A live process recorded in a worker record file: (pid, start time) when it still runs.
+std::optional<pid_t> recorded_live_pid(const std::filesystem::path& record_file) {
+  auto text = read_file(record_file);
+  if (!text) return std::nullopt;
+  auto json = Json::parse(*text, nullptr, false);
+  if (!json.is_object() || !json.contains("pid") || !json.contains("start_ticks")) {
+    return std::nullopt;
+  }
+  auto pid = static_cast<pid_t>(json["pid"].get<int64_t>());
+  auto info = lifecycle::read_process_info(pid);
+  if (!info || info->zombie() || info->start_ticks != json["start_ticks"].get<uint64_t>()) {
+    return std::nullopt;
+  }
+  return pid;
+}
+
+}  // namespace
+
 RbeeHome::RbeeHome(double heartbeat_s) : heartbeat_s_(heartbeat_s) {
   std::string pattern = (std::filesystem::temp_directory_path() / "rbee-it-XXXXXX").string();
   if (!::mkdtemp(pattern.data())) std::abort();
@@ -141,11 +163,18 @@ RbeeHome::RbeeHome(double heartbeat_s) : heartbeat_s_(heartbeat_s) {
   queen_port_ = free_port();
   hive_port_ = free_port();
   while (hive_port_ == queen_port_) hive_port_ = free_port();
+  static std::mt19937 random(std::random_device{}());
+  constexpr int kWorkerPorts = 40;
+  worker_port_min_ = std::uniform_int_distribution<int>(20000, 60000 - kWorkerPorts)(random);
+  worker_port_max_ = worker_port_min_ + kWorkerPorts - 1;
   std::filesystem::create_directories(config_dir());
-  std::string config = "[queen]\nport = " + std::to_string(queen_port_) +
-                       "\n\n[hive]\nport = " + std::to_string(hive_port_) +
-                       "\nheartbeat_s = " + std::to_string(heartbeat_s) + "\n";
-  if (!write_file_atomic(config_dir() / "config.toml", config)) std::abort();
+  base_config_ = "[queen]\nport = " + std::to_string(queen_port_) +
+                 "\n\n[hive]\nport = " + std::to_string(hive_port_) +
+                 "\nheartbeat_s = " + std::to_string(heartbeat_s) + "\n";
+  workers_settings_ = {{"port_min", std::to_string(worker_port_min_)},
+                       {"port_max", std::to_string(worker_port_max_)},
+                       {"stop_grace_s", "3"}};
+  write_config();
 }
 
 RbeeHome::~RbeeHome() {
@@ -154,8 +183,43 @@ RbeeHome::~RbeeHome() {
     if (pid != 0) (void)lifecycle::stop_process(pid, std::chrono::seconds(5));
     EXPECT_EQ(live_pid(program), 0) << program << " outlived its test";
   }
+  // Workers outlive a hive that was killed (they run in sessions of their own). Their whole
+  // process group goes, so that helpers a worker started go too.
+  for (pid_t pid : recorded_worker_pids()) {
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+    lifecycle::poll_until(
+        [pid] {
+          auto info = lifecycle::read_process_info(pid);
+          return !info || info->zombie();
+        },
+        std::chrono::seconds(5));
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+void RbeeHome::write_config() const {
+  std::string workers = "\n[workers]\n";
+  for (const auto& [key, value] : workers_settings_) workers += key + " = " + value + "\n";
+  if (!write_file_atomic(config_dir() / "config.toml", base_config_ + workers + appended_config_)) {
+    std::abort();
+  }
+}
+
+void RbeeHome::set_workers_setting(const std::string& key, const std::string& value) {
+  workers_settings_[key] = value;
+  write_config();
+}
+
+std::vector<pid_t> RbeeHome::recorded_worker_pids() const {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& item : std::filesystem::directory_iterator(state_dir() / "workers", ec)) {
+    if (item.path().extension() != ".json") continue;
+    if (auto pid = recorded_live_pid(item.path())) pids.push_back(*pid);
+  }
+  return pids;
 }
 
 std::map<std::string, std::string> RbeeHome::env() const {
@@ -165,10 +229,8 @@ std::map<std::string, std::string> RbeeHome::env() const {
 }
 
 void RbeeHome::append_config(const std::string& toml) {
-  auto current = read_file(config_dir() / "config.toml");
-  if (!current || !write_file_atomic(config_dir() / "config.toml", *current + "\n" + toml + "\n")) {
-    std::abort();
-  }
+  appended_config_ += "\n" + toml + "\n";
+  write_config();
 }
 
 CommandResult RbeeHome::rbee(const std::vector<std::string>& args,
@@ -224,6 +286,31 @@ std::vector<http::SseEvent> read_events(const http::Client& client, const std::s
                                      });
   EXPECT_TRUE(status) << status.error().message;
   return events;
+}
+
+std::string JobOutcome::error_message() const {
+  return error.is_object() ? error.value("message", "") : "";
+}
+
+std::vector<Json> JobOutcome::data_of(const std::string& event_name) const {
+  std::vector<Json> out;
+  for (const auto& event : events) {
+    if (event.event == event_name) out.push_back(Json::parse(event.data, nullptr, false));
+  }
+  return out;
+}
+
+JobOutcome run_job(const http::Client& client, const Json& operation) {
+  JobOutcome outcome;
+  std::string job_id = submit_job(client, operation);
+  if (job_id.empty()) return outcome;
+  outcome.events = read_events(client, job_id);
+  if (auto results = outcome.data_of("result"); !results.empty()) outcome.result = results.back();
+  if (auto done = outcome.data_of("done"); !done.empty() && done.back().is_object()) {
+    outcome.status = done.back().value("status", "");
+    if (done.back().contains("error")) outcome.error = done.back()["error"];
+  }
+  return outcome;
 }
 
 }  // namespace rbee::integration

@@ -59,9 +59,13 @@ class RunningCommand {
 
 class RbeeHome {
  public:
-  // Makes a fresh home with config.toml: free queen and hive ports, the given heartbeat.
+  // Makes a fresh home with config.toml: free queen and hive ports, the given heartbeat, and a
+  // [workers] port window of its own (40 ports at random in 20000-60000, so parallel tests
+  // rarely meet) with stop_grace_s = 3.
   explicit RbeeHome(double heartbeat_s = 0.2);
-  // Stops every queen and hive started under this home and removes the folder.
+  // Stops every queen and hive started under this home, kills every worker process that has
+  // a record file under its state folder (state/workers/*.json, same pid and start time), and
+  // removes the folder.
   ~RbeeHome();
   RbeeHome(const RbeeHome&) = delete;
   RbeeHome& operator=(const RbeeHome&) = delete;
@@ -77,8 +81,16 @@ class RbeeHome {
   std::map<std::string, std::string> env() const;
   // An environment variable for every program started from now on (HF_ENDPOINT, HF_TOKEN).
   void set_env(const std::string& name, const std::string& value) { extra_env_[name] = value; }
-  // Appends TOML to config.toml (before the programs start).
+  // Appends TOML to config.toml (before the programs start). Not a [workers] table: use
+  // set_workers_setting() for those.
   void append_config(const std::string& toml);
+  // Sets `key = value` (TOML value text) in config.toml's [workers] table.
+  void set_workers_setting(const std::string& key, const std::string& value);
+  int worker_port_min() const { return worker_port_min_; }
+  int worker_port_max() const { return worker_port_max_; }
+  // The pids of the worker processes that have record files under the state folder and
+  // still run (the hive's view of its workers, read from disk).
+  std::vector<pid_t> recorded_worker_pids() const;
 
   // Runs `rbee args...` to completion.
   CommandResult rbee(const std::vector<std::string>& args,
@@ -100,7 +112,14 @@ class RbeeHome {
   int queen_port_ = 0;
   int hive_port_ = 0;
   double heartbeat_s_ = 0.2;
+  int worker_port_min_ = 0;
+  int worker_port_max_ = 0;
   std::map<std::string, std::string> extra_env_;
+  std::string base_config_;
+  std::map<std::string, std::string> workers_settings_;
+  std::string appended_config_;
+
+  void write_config() const;
 };
 
 // Polls `ready` with backoff until it is true or `timeout` passes.
@@ -111,5 +130,18 @@ std::string submit_job(const http::Client& client, const Json& operation);
 // Every event of a job's stream, from after `last_event_id` when given.
 std::vector<http::SseEvent> read_events(const http::Client& client, const std::string& job_id,
                                         std::optional<std::string> last_event_id = std::nullopt);
+
+// How a job ended, from its stream.
+struct JobOutcome {
+  std::string status;  // the `done` event's: "completed", "failed", "cancelled" (empty: none)
+  Json result;         // the last `result` event's data (null when none)
+  Json error;          // the `done` event's error ({"code","message"}; null when none)
+  std::vector<http::SseEvent> events;
+  std::string error_message() const;
+  // The data of every event with this name, in order.
+  std::vector<Json> data_of(const std::string& event_name) const;
+};
+// Submits an operation and follows its stream to the end.
+JobOutcome run_job(const http::Client& client, const Json& operation);
 
 }  // namespace rbee::integration
