@@ -107,6 +107,16 @@ class WorkerLifecycleTest : public ::testing::Test {
     return Json();
   }
 
+  // The state of a worker in the queen's registry (empty when it does not know it).
+  std::string queen_worker_state(const std::string& worker_id) const {
+    auto workers = home_.queen().get_json("/v1/workers");
+    if (!workers) return "";
+    for (const auto& worker : (*workers)["workers"]) {
+      if (worker["worker_id"] == worker_id) return worker.value("state", "");
+    }
+    return "";
+  }
+
   std::filesystem::path record_file(const std::string& worker_id) const {
     return home_.state_dir() / "workers" / (worker_id + ".json");
   }
@@ -231,6 +241,8 @@ TEST_F(WorkerLifecycleTest, AKilledWorkerIsNoticedAndReported) {
   auto pid = static_cast<pid_t>(spawned.result["worker"]["pid"].get<int64_t>());
   std::string worker_id = spawned.result["worker"]["worker_id"];
   int port = spawned.result["worker"]["port"];
+  // The queen knows the worker from its own heartbeats.
+  ASSERT_TRUE(eventually([&] { return queen_worker_state(worker_id) == "ready"; }, 10s));
   ::kill(pid, SIGKILL);
   // The hive's next heartbeat (0.2 s here) lists it as exited, with the signal.
   ASSERT_TRUE(eventually([&] { return heartbeat_entry(worker_id, "exited").is_object(); }, 5s))
@@ -246,6 +258,9 @@ TEST_F(WorkerLifecycleTest, AKilledWorkerIsNoticedAndReported) {
   EXPECT_NE(listed["exited"][0]["reason"].get<std::string>().find("SIGKILL"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(record_file(worker_id)));
   EXPECT_FALSE(listening(port));
+  // The queen heard at once (event or heartbeat): the worker is no longer routable.
+  EXPECT_TRUE(eventually([&] { return queen_worker_state(worker_id) == "failed"; }, 5s))
+      << queen_worker_state(worker_id);
   // The model is free again.
   EXPECT_EQ(operation("model_delete", {{"id", kModelId}}).status, "completed");
 }
