@@ -147,10 +147,10 @@ void SlotScheduler::stop() {
       job = slots_[size_t(i)].job;
     }
     if (!job) continue;
-    job->fail(stopped);
     JobSummary summary{job->n_prompt_tokens()};
     summary.failed = true;
     release(i, summary);
+    job->fail(stopped);
   }
 }
 
@@ -198,11 +198,13 @@ void SlotScheduler::step_slot(int index) {
     abort = slot.abort;
     started = slot.started;
   }
+  // A job learns that it ended only after its slot is free and counted, so that whoever
+  // waits for it sees the slot free and the metrics up to date.
   JobSummary summary{job->n_prompt_tokens()};
   if (abort) {
-    job->fail(*abort);
     summary.failed = true;
     release(index, summary);
+    job->fail(*abort);
     return;
   }
   if (job->cancelled()) {
@@ -215,9 +217,9 @@ void SlotScheduler::step_slot(int index) {
     Status begun = backend_.begin(index, slot.request);
     slot.request = {};
     if (!begun) {
-      job->fail(begun.error());
       summary.failed = true;
       release(index, summary);
+      job->fail(begun.error());
       return;
     }
     std::lock_guard lock(mu_);
@@ -226,30 +228,31 @@ void SlotScheduler::step_slot(int index) {
   auto step = backend_.step(index);
   const auto now = std::chrono::steady_clock::now();
   if (!step) {
-    job->fail(step.error());
     summary.failed = true;
     release(index, summary);
+    job->fail(step.error());
     return;
   }
   if (!started) slot.prefilled_at = now;
-  job->push(*step);
-  if (!step->done) return;
+  if (!step->done) {
+    job->push(*step);
+    return;
+  }
   summary.n_generated = step->n_generated;
   if (step->n_generated > 1) {
     summary.n_decoded = step->n_generated - 1;
     summary.decode_seconds = std::chrono::duration<double>(now - slot.prefilled_at).count();
   }
   release(index, summary);
+  job->push(*step);
 }
 
-void SlotScheduler::release(int index, JobSummary summary) {
+void SlotScheduler::release(int index, const JobSummary& summary) {
   backend_.end(index);
-  {
-    std::lock_guard lock(mu_);
-    slots_[size_t(index)] = Slot{};
-    if (idle_locked()) idle_.notify_all();
-  }
   if (options_.on_finished) options_.on_finished(summary);
+  std::lock_guard lock(mu_);
+  slots_[size_t(index)] = Slot{};
+  if (idle_locked()) idle_.notify_all();
 }
 
 }  // namespace rbee::worker

@@ -158,7 +158,8 @@ class SlotScheduler {
   void admit_locked();
   // One step of slot `index`; frees it when its request ends.
   void step_slot(int index);
-  void release(int index, JobSummary summary);
+  // Frees slot `index` and reports the summary (before the slot shows free).
+  void release(int index, const JobSummary& summary);
   bool idle_locked() const;
 
   SlotBackend& backend_;
