@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <thread>
 
@@ -359,6 +360,51 @@ TEST_F(WorkerLifecycleTest, AWorkerThatIsNeverReadyIsKilledAtTheDeadline) {
   EXPECT_TRUE(eventually([&] { return group_members(group).empty(); }, 5s))
       << "the script's sleep outlived the kill";
   expect_no_worker_left();
+}
+
+TEST_F(WorkerLifecycleTest, LoadProgressIsReportedAndACancelledSpawnLeavesNothing) {
+  if (!have_worker()) GTEST_SKIP() << "bin/llm-worker-rbee is not built yet";
+  start();
+  // The real worker, loading slowly (its test hook paces the read).
+  std::string worker = (bin_dir() / "llm-worker-rbee").string();
+  install_script_worker("slow1", "exec " + worker + " \"$@\" --test-min-load-ms 1500");
+  install_script_worker("slow9", "exec " + worker + " \"$@\" --test-min-load-ms 9000");
+  auto spawned = spawn({{"worker_type", "slow1"}});
+  ASSERT_EQ(spawned.status, "completed") << spawned.error_message();
+  std::vector<int64_t> loaded;
+  for (const auto& progress : spawned.data_of("progress")) {
+    EXPECT_EQ(progress["phase"], "load");
+    loaded.push_back(progress["steps_done"].get<int64_t>());
+    EXPECT_EQ(progress["steps_total"], 100);
+  }
+  ASSERT_GE(loaded.size(), 2u) << "no load progress was reported";
+  EXPECT_TRUE(std::is_sorted(loaded.begin(), loaded.end()));
+  EXPECT_LT(loaded.front(), loaded.back());
+  auto first_pid = static_cast<pid_t>(spawned.result["worker"]["pid"].get<int64_t>());
+
+  // Cancelling a spawn that is still loading stops that worker.
+  std::string job_id = submit_job(home_.queen(), {{"operation", "worker_spawn"},
+                                                  {"model", kModelId},
+                                                  {"worker_type", "slow9"},
+                                                  {"worker_id", "cancelled-one"}});
+  ASSERT_TRUE(
+      eventually([&] { return std::filesystem::exists(record_file("cancelled-one")); }, 10s));
+  auto record = Json::parse(read_file(record_file("cancelled-one")).value());
+  auto loading_pid = static_cast<pid_t>(record["pid"].get<int64_t>());
+  auto cancelled = home_.queen().del("/v1/jobs/" + job_id);
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(cancelled->status, 202) << cancelled->body;
+  auto events = read_events(home_.queen(), job_id);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().event, "done");
+  EXPECT_NE(events.back().data.find("cancelled"), std::string::npos) << events.back().data;
+  EXPECT_TRUE(eventually([&] { return gone(loading_pid); }, 10s));
+  EXPECT_TRUE(
+      eventually([&] { return !std::filesystem::exists(record_file("cancelled-one")); }, 5s));
+  // The first worker is untouched.
+  Json listed = process_list()["workers"];
+  ASSERT_EQ(listed.size(), 1u) << listed.dump();
+  EXPECT_EQ(listed[0]["pid"], first_pid);
 }
 
 TEST_F(WorkerLifecycleTest, SpawnFailsClearlyForMissingBinariesAndModels) {
