@@ -54,7 +54,8 @@ bool measure(const rbee::http::Client& client, const std::string& body, Samples&
         return true;
       });
   if (!status || arrivals.empty()) {
-    std::fprintf(stderr, "request failed: %s\n", status ? "no tokens" : status.error().message.c_str());
+    std::fprintf(stderr, "request failed: %s\n",
+                 status ? "no tokens" : status.error().message.c_str());
     return false;
   }
   samples.ttft_ms.push_back(std::chrono::duration<double, std::milli>(arrivals[0] - start).count());
@@ -99,12 +100,12 @@ int main(int argc, char** argv) {
   }
   rbee::http::Client queen({queen_url, "", 3, 120});
   rbee::http::Client worker({worker_url, *token, 3, 120});
-  std::string body = Json{{"model", model},
-                          {"prompt", "Once upon a time"},
-                          {"max_tokens", max_tokens},
-                          {"temperature", 0},
-                          {"stream", true}}
-                         .dump();
+  std::string body = Json{
+      {"model", model},
+      {"prompt", "Once upon a time"},
+      {"max_tokens", max_tokens},
+      {"temperature", 0},
+      {"stream", true}}.dump();
   Samples direct;
   Samples relayed;
   // Warm both paths once, then alternate so drifts in machine load hit both alike.
