@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "common/logging.hpp"
 #include "common/random.hpp"
 #include "contracts/job_events.hpp"
+#include "contracts/openai.hpp"
 #include "http/error_mapping.hpp"
 #include "http/headers.hpp"
 
@@ -118,6 +120,15 @@ Response json_response(int status, const contracts::Json& body) {
   return response;
 }
 
+Response openai_error_response(const Error& error, std::string_view param) {
+  Response response =
+      json_response(http_status_for(error.code), contracts::openai_error_body(error, param));
+  if (error.code == ErrorCode::kResourceExhausted || error.code == ErrorCode::kUnavailable) {
+    response.headers.emplace_back("Retry-After", "1");
+  }
+  return response;
+}
+
 Response error_response(const Error& error) {
   return json_response(http_status_for(error.code), contracts::error_body(error));
 }
@@ -136,6 +147,7 @@ struct Server::Impl {
   httplib::Server server;
   std::atomic<bool> stopping{false};
   std::atomic<bool> in_run{false};  // run() was entered and has not returned
+  int listen_fd = -1;               // the socket httplib binds (recorded by its options hook)
   mutable std::mutex token_mu;
   std::string cluster_token;  // guarded by token_mu
 
@@ -249,19 +261,26 @@ void Server::route(const std::string& method, const std::string& pattern, Access
 }
 
 Result<int> Server::bind(const std::string& host, int port) {
+  impl_->server.set_socket_options([this](int sock) {
+    httplib::default_socket_options(sock);
+    impl_->listen_fd = sock;
+  });
+  int bound = port;
   if (port == 0) {
-    int bound = impl_->server.bind_to_any_port(host);
+    bound = impl_->server.bind_to_any_port(host);
     if (bound <= 0) {
       return make_error(ErrorCode::kUnavailable, "cannot bind " + host + " on any port");
     }
-    return bound;
-  }
-  if (!impl_->server.bind_to_port(host, port)) {
+  } else if (!impl_->server.bind_to_port(host, port)) {
     return make_error(ErrorCode::kUnavailable, "cannot listen on " + host + ":" +
                                                    std::to_string(port) +
                                                    " (is another program using the port?)");
   }
-  return port;
+  // Debian's compiled cpp-httplib listens with a backlog of 5: a burst of connections (many
+  // clients at once, a queen relaying to a worker) overflows it, and the kernel drops SYNs
+  // that clients retry only a second later. Listening again on the bound socket raises it.
+  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);
+  return bound;
 }
 
 void Server::run() {

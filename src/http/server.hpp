@@ -62,6 +62,9 @@ struct Response {
 Response json_response(int status, const contracts::Json& body);
 // The error body with the status error_mapping gives the code.
 Response error_response(const Error& error);
+// The same error in OpenAI's shape ({"error":{"message","type","param","code"}}), for the
+// OpenAI-compatible endpoints; 429 and 503 carry Retry-After.
+Response openai_error_response(const Error& error, std::string_view param = {});
 
 enum class Access {
   kPublic,        // anyone who can connect

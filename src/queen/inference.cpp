@@ -40,15 +40,6 @@ std::string sse_error_event(const Error& error) {
 
 }  // namespace
 
-http::Response openai_error_response(const Error& error, const std::string& param) {
-  http::Response response;
-  response.status = http::http_status_for(error.code);
-  response.body = contracts::openai_error_body(error, param).dump();
-  if (error.code == ErrorCode::kResourceExhausted)
-    response.headers.emplace_back("Retry-After", "1");
-  return response;
-}
-
 InferenceService::InferenceService(Scheduler& scheduler, WorkerRegistry& workers,
                                    const HiveRegistry& hives, const std::string& cluster_token)
     : scheduler_(scheduler), workers_(workers), hives_(hives), cluster_token_(cluster_token) {}
@@ -56,29 +47,29 @@ InferenceService::InferenceService(Scheduler& scheduler, WorkerRegistry& workers
 http::Response InferenceService::relay_openai(const http::Request& request,
                                               const std::string& worker_path) {
   auto body = contracts::parse_json_text(request.body);
-  if (!body) return openai_error_response(body.error());
+  if (!body) return http::openai_error_response(body.error());
   std::string param;
   Placement placement;
   bool stream = false;
   if (worker_path == "/v1/chat/completions") {
     auto chat = contracts::parse_chat_completion_request(*body, &param);
-    if (!chat) return openai_error_response(chat.error(), param);
+    if (!chat) return http::openai_error_response(chat.error(), param);
     placement.model = chat->params.model;
     stream = chat->params.stream;
   } else {
     auto completion = contracts::parse_completion_request(*body, &param);
-    if (!completion) return openai_error_response(completion.error(), param);
+    if (!completion) return http::openai_error_response(completion.error(), param);
     placement.model = completion->params.model;
     stream = completion->params.stream;
   }
   if (placement.model.empty()) {
-    return openai_error_response(Error{ErrorCode::kInvalidArgument, "field 'model' is required"},
-                                 "model");
+    return http::openai_error_response(
+        Error{ErrorCode::kInvalidArgument, "field 'model' is required"}, "model");
   }
 
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
     auto lease = scheduler_.acquire(placement, log_placement_event, std::stop_token());
-    if (!lease) return openai_error_response(lease.error());
+    if (!lease) return http::openai_error_response(lease.error());
     const WorkerView worker = lease->worker();
     auto call =
         std::make_shared<UpstreamCall>(worker.beat.url, cluster_token_, worker_path, request.body);
@@ -90,7 +81,7 @@ http::Response InferenceService::relay_openai(const http::Request& request,
       logger("queen")->warn("worker {} failed before answering; {}", worker.beat.worker_id,
                             attempt < kAttempts ? "trying another" : "giving up");
       if (attempt < kAttempts) continue;
-      return openai_error_response(
+      return http::openai_error_response(
           Error{ErrorCode::kUnavailable,
                 "the worker failed before answering: " + call->error()->message});
     }
@@ -107,7 +98,7 @@ http::Response InferenceService::relay_openai(const http::Request& request,
         workers_.mark_gone(worker.beat.worker_id, "failed", lost_worker_reason(worker, *error));
         placement.exclude.insert(worker.beat.worker_id);
         if (attempt < kAttempts) continue;
-        return openai_error_response(
+        return http::openai_error_response(
             Error{ErrorCode::kUnavailable, "the worker failed mid-answer: " + error->message});
       }
       response.body = std::move(whole);
@@ -130,7 +121,7 @@ http::Response InferenceService::relay_openai(const http::Request& request,
     };
     return response;
   }
-  return openai_error_response(Error{ErrorCode::kInternal, "unreachable"});
+  return http::openai_error_response(Error{ErrorCode::kInternal, "unreachable"});
 }
 
 http::Response InferenceService::list_models() const {

@@ -39,7 +39,4 @@ class InferenceService {
   const std::string& cluster_token_;
 };
 
-// An OpenAI error body with the status for its code (429 with Retry-After).
-http::Response openai_error_response(const Error& error, const std::string& param = "");
-
 }  // namespace rbee::queen

@@ -40,15 +40,6 @@ const Error kUnauthorized{ErrorCode::kUnauthenticated,
 
 }  // namespace
 
-http::Response openai_error_response(const Error& error, std::string_view param) {
-  http::Response response = http::json_response(http::http_status_for(error.code),
-                                                contracts::openai_error_body(error, param));
-  if (error.code == ErrorCode::kResourceExhausted || error.code == ErrorCode::kUnavailable) {
-    response.headers.emplace_back("Retry-After", "1");
-  }
-  return response;
-}
-
 void WorkerRoutes::register_routes(http::Server& server) {
   using http::Access;
   auto bind = [this](http::Response (WorkerRoutes::*handler)(const http::Request&)) {
@@ -96,7 +87,7 @@ http::Response WorkerRoutes::metrics(const http::Request&) {
 
 http::Response WorkerRoutes::models(const http::Request& request) {
   if (!service_.authorized(request.header("Authorization"))) {
-    return openai_error_response(kUnauthorized);
+    return http::openai_error_response(kUnauthorized);
   }
   const auto created =
       std::chrono::duration_cast<std::chrono::seconds>(service_.started_at().time_since_epoch())
@@ -111,17 +102,17 @@ http::Response WorkerRoutes::inference(const http::Request& request, const char*
                                        Parse parse, Submit submit) {
   http::Response response = [&] {
     if (!service_.authorized(request.header("Authorization"))) {
-      return openai_error_response(kUnauthorized);
+      return http::openai_error_response(kUnauthorized);
     }
     auto body = contracts::parse_json_text(request.body);
-    if (!body) return openai_error_response(body.error());
+    if (!body) return http::openai_error_response(body.error());
     std::string param;
     Result<ParsedRequest> parsed = parse(*body, &param);
-    if (!parsed) return openai_error_response(parsed.error(), param);
+    if (!parsed) return http::openai_error_response(parsed.error(), param);
     Result<Submission> submission = (service_.*submit)(*parsed);
     if (!submission) {
       const bool about_prompt = submission.error().code == ErrorCode::kInvalidArgument;
-      return openai_error_response(submission.error(), about_prompt ? prompt_param : "");
+      return http::openai_error_response(submission.error(), about_prompt ? prompt_param : "");
     }
     return job_response(std::move(*submission), parsed->params.stream, service_.open_streams());
   }();
@@ -143,13 +134,13 @@ http::Response WorkerRoutes::shutdown(const http::Request& request) {
   const bool allowed = service_.options().token_file.empty()
                            ? is_loopback(request.remote_addr)
                            : service_.authorized(request.header("Authorization"));
-  if (!allowed) return openai_error_response(kUnauthorized);
+  if (!allowed) return http::openai_error_response(kUnauthorized);
   request_shutdown_();
   return http::json_response(200, Json{{"status", "draining"}});
 }
 
 http::Response WorkerRoutes::not_found(const http::Request& request) {
-  return openai_error_response(
+  return http::openai_error_response(
       Error{ErrorCode::kNotFound, "no such endpoint: " + request.method + " " + request.path});
 }
 

@@ -51,8 +51,4 @@ class WorkerRoutes {
   std::function<void()> request_shutdown_;
 };
 
-// An OpenAI error body with the status http::http_status_for gives the code (429 adds
-// Retry-After, 503 too).
-http::Response openai_error_response(const Error& error, std::string_view param = {});
-
 }  // namespace rbee::worker
