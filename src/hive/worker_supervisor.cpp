@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/wait.h>
 
 #include "common/clock.hpp"
 #include "common/logging.hpp"
@@ -169,7 +170,7 @@ Result<WorkerRecord> WorkerSupervisor::start_process(const WorkerLaunch& launch,
     // Not watched means not stoppable through the watcher: kill it directly.
     if (!watched) {
       ::kill(-record.pid, SIGKILL);
-      lifecycle::reap_if_child(record.pid);
+      ::waitpid(record.pid, nullptr, 0);
       std::lock_guard lock(mu_);
       live_.erase(record.pid);
     } else {

@@ -21,7 +21,9 @@ struct SpawnOptions {
   bool new_session = true;         // detach from the caller's terminal and signals
 };
 
-// Starts a process. kNotFound when the program does not exist, kInternal on other failures.
+// Starts a process with stdin from /dev/null and no other file descriptor of this process
+// but stdout and stderr. kNotFound when the program does not exist, kInternal on other
+// failures.
 Result<pid_t> spawn_process(const SpawnOptions& options);
 
 // Runs a program (argv[0] looked up on PATH when it has no '/') and returns its stdout.

@@ -1,5 +1,6 @@
 #include "lifecycle/process.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -19,6 +20,26 @@ TEST(ProcessTest, SpawnsWithArgvAndLogsOutput) {
   ASSERT_TRUE(pid) << pid.error().message;
   ASSERT_TRUE(poll_until([&] { return !process_alive(*pid); }, 10s));
   EXPECT_EQ(*read_file(log), "hello $HOME 'x'\n");
+}
+
+TEST(ProcessTest, TheChildGetsNoOtherDescriptorOfOurs) {
+  testing::TestDir dir;
+  // Opened without O_CLOEXEC, as libraries (iostreams) do.
+  int leaky = ::open((dir.path() / "open-file").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(leaky, 0);
+  auto pid = spawn_process({{"/bin/sleep", "60"}, dir.path() / "out.log", true});
+  ::close(leaky);
+  ASSERT_TRUE(pid);
+  ASSERT_TRUE(poll_until(
+      [&] { return std::filesystem::path(process_program(*pid)).filename() == "sleep"; }, 5s));
+  std::vector<std::string> fds;
+  for (const auto& fd :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(*pid) + "/fd")) {
+    fds.push_back(fd.path().filename().string());
+  }
+  std::sort(fds.begin(), fds.end());
+  EXPECT_EQ(fds, (std::vector<std::string>{"0", "1", "2"}));
+  ASSERT_TRUE(stop_process(*pid, 2s));
 }
 
 TEST(ProcessTest, MissingProgramIsNotFound) {
