@@ -234,7 +234,8 @@ Status import_local_model(HiveCatalogs& catalogs, const provision::ModelReferenc
 
 }  // namespace
 
-Result<ArtifactEntry> find_model(const HiveCatalogs& catalogs, const std::string& text) {
+Result<ArtifactEntry> find_model(const HiveCatalogs& catalogs, const std::string& text,
+                                 bool ready_only) {
   auto exact = catalogs.models.get(text);
   if (exact) return exact;
   // Not an id (or not a valid one, like a path): it may still be a reference to an entry.
@@ -246,7 +247,9 @@ Result<ArtifactEntry> find_model(const HiveCatalogs& catalogs, const std::string
   std::vector<ArtifactEntry> matches;
   if (auto reference = provision::parse_model_reference(text, "")) {
     for (const auto& entry : listing.entries) {
-      if (entry_matches(entry, *reference)) matches.push_back(entry);
+      if ((!ready_only || entry.ready()) && entry_matches(entry, *reference)) {
+        matches.push_back(entry);
+      }
     }
   }
   if (matches.size() == 1) return matches.front();

@@ -42,9 +42,10 @@ struct HiveCatalogs {
 };
 
 // The model entry `text` names: its catalog id, else the one entry that a model reference in
-// `text` matches (in any state). kNotFound listing the catalog's ids; kInvalidArgument when
-// the reference matches several entries.
-Result<catalog::ArtifactEntry> find_model(const HiveCatalogs& catalogs, const std::string& text);
+// `text` matches (with `ready_only`, the one ready entry it matches). kNotFound listing the
+// catalog's ids; kInvalidArgument when the reference matches several entries.
+Result<catalog::ArtifactEntry> find_model(const HiveCatalogs& catalogs, const std::string& text,
+                                          bool ready_only = false);
 
 Status run_model_download(HiveCatalogs& catalogs, const contracts::ModelDownloadOperation& op,
                           jobs::JobContext& job);

@@ -65,7 +65,9 @@ Result<std::filesystem::path> worker_binary(HiveCatalogs& catalogs, const std::s
 }
 
 Result<ArtifactEntry> ready_model(HiveCatalogs& catalogs, const std::string& text) {
-  RBEE_ASSIGN_OR_RETURN(ArtifactEntry entry, find_model(catalogs, text));
+  // A reference may match a failed or partial entry beside the ready one it means.
+  auto ready = find_model(catalogs, text, true);
+  RBEE_ASSIGN_OR_RETURN(ArtifactEntry entry, ready ? ready : find_model(catalogs, text));
   if (entry.state == catalog::ArtifactState::kDownloading) {
     return Error{
         ErrorCode::kFailedPrecondition,
