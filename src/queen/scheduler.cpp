@@ -212,7 +212,14 @@ Status Scheduler::run_or_follow_provisioning(const Placement& placement,
   }
   auto info = job->info();
   if (info.state == contracts::JobState::kCompleted) return ok_status();
-  if (info.error) return *info.error;
+  if (info.error) {
+    // A hive that may not read a model (HuggingFace answers 401 for repositories that do not
+    // exist) means, to the client, a model it cannot have: not a problem with its own key.
+    if (info.error->code == ErrorCode::kUnauthenticated) {
+      return Error{ErrorCode::kNotFound, info.error->message};
+    }
+    return *info.error;
+  }
   return Error{ErrorCode::kUnavailable, "preparing a worker for " + placement.model + " was " +
                                             contracts::to_string(info.state)};
 }

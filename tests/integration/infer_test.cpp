@@ -177,11 +177,14 @@ TEST_F(InferTest, FullQueueAnswers429WithRetryAfter) {
   home_.append_config("max_queue_per_model = 1\n");  // still the [scheduler] table
   ASSERT_EQ(infer().exit_code, 0);
   std::vector<std::thread> clients;
-  std::vector<int> statuses(6, 0);
-  std::vector<std::string> retry_after(6);
-  for (int i = 0; i < 6; ++i) {
+  // Two run, one waits, the last is refused; each runs long enough (600 tokens) that all four
+  // arrive while the first two still generate.
+  constexpr int kClients = 4;
+  std::vector<int> statuses(kClients, 0);
+  std::vector<std::string> retry_after(kClients);
+  for (int i = 0; i < kClients; ++i) {
     clients.emplace_back([&, i] {
-      auto response = home_.queen().post("/v1/completions", completion_body(1500, false));
+      auto response = home_.queen().post("/v1/completions", completion_body(600, false));
       if (!response) return;
       statuses[i] = response->status;
       retry_after[i] = response->header("Retry-After");
@@ -190,14 +193,14 @@ TEST_F(InferTest, FullQueueAnswers429WithRetryAfter) {
   for (auto& client : clients) client.join();
   int ok = 0;
   int refused = 0;
-  for (int i = 0; i < 6; ++i) {
+  for (int i = 0; i < kClients; ++i) {
     if (statuses[i] == 200) ++ok;
     if (statuses[i] == 429) {
       ++refused;
       EXPECT_FALSE(retry_after[i].empty());
     }
   }
-  EXPECT_EQ(ok + refused, 6);
+  EXPECT_EQ(ok + refused, kClients);
   EXPECT_GE(ok, 3);       // two slots and one place in line
   EXPECT_GE(refused, 1);  // the rest were told to come back
 }
@@ -228,6 +231,7 @@ TEST_F(InferTest, ClientThatLeavesMidStreamFreesItsSlot) {
 }
 
 TEST_F(InferTest, OpenAiErrorsHaveOpenAiShape) {
+  ASSERT_EQ(home_.rbee({"queen", "start"}).exit_code, 0);
   auto malformed = home_.queen().post("/v1/chat/completions", "{not json");
   ASSERT_TRUE(malformed);
   EXPECT_EQ(malformed->status, 400);
