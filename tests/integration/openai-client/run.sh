@@ -83,4 +83,18 @@ model_id=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.ar
 expected=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).generated_text)' \
   "$testdata/golden/stories260K/p1_once.json")
 
+# The queen learns of the hive's models from its heartbeats (every 0.5 s here).
+node -e '
+const [url, id] = process.argv.slice(1);
+const deadline = Date.now() + 10000;
+(async () => {
+  while (Date.now() < deadline) {
+    const models = await (await fetch(url)).json();
+    if (models.data.some((m) => m.id === id)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.error(`openai-client: FAILED: ${id} never appeared in ${url}`);
+  process.exit(1);
+})();' "http://127.0.0.1:$queen_port/v1/models" "$model_id"
+
 node "$work/check.mjs" "http://127.0.0.1:$queen_port/v1" "$model_id" "$expected"
