@@ -70,7 +70,8 @@ TEST_F(JobApiTest, BadRequestsAreRefusedAndCreateNoJob) {
       {R"({"operation":"hive_get"})", 400, "missing field 'alias'"},
       {R"({"operation":"hive_check","hive_id":42})", 400, "'hive_id' must be a string"},
       {R"({"operation":"hive_check","hive_id":"../../etc"})", 400, "hive_id"},
-      {R"({"operation":"status","pad":")" + std::string(2 * 1024 * 1024, 'x') + "\"}", 413, ""},
+      // The queen takes up to 16 MiB (long prompts); beyond it 413.
+      {R"({"operation":"status","pad":")" + std::string(17 * 1024 * 1024, 'x') + "\"}", 413, ""},
   };
   for (const auto& c : cases) {
     auto response = queen.post("/v1/jobs", c.body);
