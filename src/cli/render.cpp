@@ -87,6 +87,22 @@ std::string format_workers(const Json& workers) {
   return out;
 }
 
+std::string format_processes(const Json& processes) {
+  if (processes.empty()) return "  (no worker processes on this hive)\n";
+  std::string out = fmt::format("  {:>8} {:<22} {:<28} {:>6} {:>10} {:>8} {:>9} {}\n", "PID",
+                                "WORKER", "MODEL", "PORT", "MEMORY", "CPU", "UPTIME", "STATE");
+  for (const auto& process : processes) {
+    out += fmt::format("  {:>8} {:<22} {:<28} {:>6} {:>10} {:>7.1f}s {:>9} {}\n",
+                       int_field(process, "pid"), string_field(process, "worker_id"),
+                       string_field(process, "model"), int_field(process, "port"),
+                       format_bytes(static_cast<double>(int_field(process, "rss_bytes"))),
+                       process.value("cpu_time_s", 0.0),
+                       format_duration(std::floor(process.value("uptime_s", 0.0))),
+                       string_field(process, "state"));
+  }
+  return out;
+}
+
 std::string format_worker_binary(const Json& worker) {
   const Json& info = worker.value("metadata", Json::object());
   return fmt::format("  {:<12} {:<12} {}  {}\n", string_field(worker, "id"),
@@ -160,6 +176,13 @@ std::string format_result(const std::string& operation, const Json& result) {
     out += "hives:\n" + format_hives(result.value("hives", Json::array()));
     out += "workers:\n" + format_workers(result.value("workers", Json::array()));
     return out;
+  }
+  if (operation == "worker_process_list") {
+    return format_processes(result.value("workers", Json::array()));
+  }
+  if ((operation == "worker_process_get" || operation == "worker_spawn") &&
+      result.contains("worker")) {
+    return format_processes(Json::array({result["worker"]}));
   }
   if (operation == "active_worker_list") {
     return format_workers(result.value("workers", Json::array()));

@@ -159,7 +159,15 @@ Status InferenceService::run_infer(const contracts::InferOperation& infer, jobs:
   const std::string request_body = body.dump();
 
   Placement placement{infer.model, infer.hive_id, infer.worker_id, {}};
-  auto relay_event = [&job](const std::string& name, const Json& data) { job.emit(name, data); };
+  auto relay_event = [&job](const std::string& name, const Json& data) {
+    // The scheduler's own narration is the queen's; relayed hive events carry their actor.
+    if (name == "narration" && !data.contains("actor")) {
+      job.narrate(data.value("action", "infer"), data.value("human", ""),
+                  data.value("level", "info"));
+    } else {
+      job.emit(name, data);
+    }
+  };
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
     auto lease = scheduler_.acquire(placement, relay_event, job.stop_token());
     if (!lease) return std::move(lease).error();
