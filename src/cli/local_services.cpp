@@ -13,7 +13,9 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr auto kStartDeadline = 20s;
-constexpr auto kStopDeadline = 10s;
+// A hive stops its workers first (SIGTERM, SIGKILL after [workers] stop_grace_s), so its own
+// stop may take that long and more.
+constexpr auto kStopMargin = 10s;
 
 bool answers_health(const std::string& url) {
   auto response = http::Client({url, "", 1, 2}).get("/health");
@@ -160,9 +162,12 @@ Result<bool> LocalServices::stop(const Program& program) {
       asked = response && response->status == 202;
     }
   }
+  const auto stop_deadline =
+      kStopMargin +
+      std::chrono::milliseconds(static_cast<int64_t>(config_.workers.stop_grace_s * 1000));
   if (pid != 0) {
     if (asked &&
-        lifecycle::poll_until([pid] { return !lifecycle::process_alive(pid); }, kStopDeadline))
+        lifecycle::poll_until([pid] { return !lifecycle::process_alive(pid); }, stop_deadline))
       return true;
     RBEE_RETURN_IF_ERROR(lifecycle::stop_process(pid, 5s));
     return true;
@@ -172,7 +177,7 @@ Result<bool> LocalServices::stop(const Program& program) {
                  std::string("something answers on ") + url + " but it is not a " + program.name +
                      " this rbee started, and it refused to shut down"};
   }
-  if (!lifecycle::poll_until([&] { return !answers_health(url); }, kStopDeadline)) {
+  if (!lifecycle::poll_until([&] { return !answers_health(url); }, stop_deadline)) {
     return Error{ErrorCode::kDeadlineExceeded, std::string(program.name) + " did not stop in time"};
   }
   return true;
