@@ -13,34 +13,13 @@ testdata=$2
 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
-skip() {
-  echo "openai-client: SKIPPED: $*"
-  exit 77
-}
-fail() {
-  echo "openai-client: FAILED: $*" >&2
-  exit 1
-}
-
-command -v node >/dev/null || skip "node is not installed"
-command -v npm >/dev/null || skip "npm is not installed"
+check_name=openai-client
+# shellcheck source=../../support/npm-check-lib.sh
+source "$here/../../support/npm-check-lib.sh"
+require_node
 model_file="$testdata/models/stories260K.gguf"
 [[ -f $model_file ]] || skip "no test model at $model_file"
-
-mkdir -p "$work"
-cp "$here/package.json" "$here/package-lock.json" "$here/check.mjs" "$work/"
-installed_lock="$work/node_modules/.rbee-package-lock.json"
-if ! cmp -s "$here/package-lock.json" "$installed_lock"; then
-  if ! (cd "$work" && timeout 240 npm ci --no-audit --no-fund --loglevel=error) \
-      >"$work/npm.log" 2>&1; then
-    if ! timeout 60 npm ping >/dev/null 2>&1; then
-      skip "the npm registry cannot be reached (npm ci failed: $(tail -n 3 "$work/npm.log"))"
-    fi
-    cat "$work/npm.log" >&2
-    fail "npm ci failed although the registry answers"
-  fi
-  cp "$here/package-lock.json" "$installed_lock"
-fi
+install_npm_packages "$here" "$work"
 
 free_port() {
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'

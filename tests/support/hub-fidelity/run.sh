@@ -12,35 +12,12 @@ models=$2
 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
-skip() {
-  echo "hub-fidelity: SKIPPED: $*"
-  exit 77
-}
-fail() {
-  echo "hub-fidelity: FAILED: $*" >&2
-  exit 1
-}
-
-command -v node >/dev/null || skip "node is not installed"
-command -v npm >/dev/null || skip "npm is not installed"
+check_name=hub-fidelity
+# shellcheck source=../npm-check-lib.sh
+source "$here/../npm-check-lib.sh"
+require_node
 [[ -d $models ]] || skip "no test models at $models"
-
-mkdir -p "$work"
-cp "$here/package.json" "$here/package-lock.json" "$here/check.mjs" "$work/"
-
-# node_modules is installed once per lock file: the copy beside it says which one.
-installed_lock="$work/node_modules/.rbee-package-lock.json"
-if ! cmp -s "$here/package-lock.json" "$installed_lock"; then
-  if ! (cd "$work" && timeout 240 npm ci --no-audit --no-fund --loglevel=error) \
-      >"$work/npm.log" 2>&1; then
-    if ! timeout 60 npm ping >/dev/null 2>&1; then
-      skip "the npm registry cannot be reached (npm ci failed: $(tail -n 3 "$work/npm.log"))"
-    fi
-    cat "$work/npm.log" >&2
-    fail "npm ci failed although the registry answers"
-  fi
-  cp "$here/package-lock.json" "$installed_lock"
-fi
+install_npm_packages "$here" "$work"
 
 gated_file=$(find "$models" -maxdepth 1 -name '*.gguf' -type f | sort | head -n 1)
 [[ -n $gated_file ]] || skip "no GGUF file in $models"
