@@ -61,7 +61,24 @@ TEST(RenderTest, StatusResultListsHivesAndDevices) {
   EXPECT_NE(text.find("online"), std::string::npos);
   EXPECT_NE(text.find("Test CPU (4 cores, RAM 4.0 GiB free of 8.0 GiB)"), std::string::npos)
       << text;
-  EXPECT_NE(text.find("(none running)"), std::string::npos);
+  EXPECT_NE(text.find("(no workers"), std::string::npos) << text;
+}
+
+TEST(RenderTest, WorkerListIsATableWithIdHiveModelDeviceStatePortPid) {
+  Json result = {{"workers",
+                  {{{"worker_id", "localhost-1a2b3c"},
+                    {"hive_id", "localhost"},
+                    {"model", "org/repo:Q4_K_M"},
+                    {"device", "cpu"},
+                    {"state", "busy"},
+                    {"port", 9101},
+                    {"pid", 4242}}}}};
+  std::string text = format_result("active_worker_list", result);
+  EXPECT_NE(text.find("WORKER"), std::string::npos) << text;
+  for (const char* expected :
+       {"localhost-1a2b3c", "org/repo:Q4_K_M", "cpu", "busy", "9101", "4242"}) {
+    EXPECT_NE(text.find(expected), std::string::npos) << expected << " missing in\n" << text;
+  }
 }
 
 TEST(RenderTest, UnknownOperationResultIsPrettyJson) {

@@ -49,10 +49,7 @@ Result<HiveHeartbeat> parse_hive_heartbeat(const Json& data) {
   RBEE_RETURN_IF_ERROR(reader.required_string("hive_id", heartbeat.hive_id));
   RBEE_RETURN_IF_ERROR(validate_hive_id(heartbeat.hive_id, "hive_id"));
   RBEE_RETURN_IF_ERROR(reader.required_string("url", heartbeat.url));
-  if (heartbeat.url.rfind("http://", 0) != 0 && heartbeat.url.rfind("https://", 0) != 0) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "field 'url' must be an http:// or https:// URL");
-  }
+  RBEE_RETURN_IF_ERROR(validate_http_url(heartbeat.url, "url"));
   RBEE_RETURN_IF_ERROR(reader.optional_string("version", heartbeat.version));
   RBEE_RETURN_IF_ERROR(
       reader.optional_int("heartbeat_interval_ms", heartbeat.heartbeat_interval_ms));

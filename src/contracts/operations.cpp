@@ -34,6 +34,14 @@ Status validate_hive_id(const std::string& hive_id, const std::string& field) {
   return ok_status();
 }
 
+Status validate_http_url(const std::string& url, const std::string& field) {
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "field '" + field + "' must be an http:// or https:// URL");
+  }
+  return ok_status();
+}
+
 Status validate_worker_id(const std::string& worker_id, const std::string& field) {
   return validate_hive_id(worker_id, field);
 }

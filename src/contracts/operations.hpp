@@ -145,6 +145,9 @@ std::string target_hive(const Operation& operation);
 // A hive id must be a short name: letters, digits, '.', '_' and '-' (it appears in URLs,
 // file names and logs). kInvalidArgument naming `field` otherwise.
 Status validate_hive_id(const std::string& hive_id, const std::string& field);
+// An http:// or https:// URL (where a hive or worker is reached). kInvalidArgument naming
+// `field` otherwise.
+Status validate_http_url(const std::string& url, const std::string& field);
 // A worker id has the same grammar as a hive id (it names log and pid files).
 Status validate_worker_id(const std::string& worker_id, const std::string& field);
 

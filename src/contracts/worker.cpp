@@ -13,14 +13,6 @@ Status check_non_negative(int64_t value, const char* field) {
   return ok_status();
 }
 
-Status check_http_url(const std::string& url) {
-  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "field 'url' must be an http:// or https:// URL");
-  }
-  return ok_status();
-}
-
 }  // namespace
 
 bool is_worker_state(const std::string& state) {
@@ -56,7 +48,7 @@ Result<WorkerHeartbeat> parse_worker_heartbeat(const Json& data) {
   RBEE_RETURN_IF_ERROR(reader.required_string("hive_id", beat.hive_id));
   RBEE_RETURN_IF_ERROR(validate_hive_id(beat.hive_id, "hive_id"));
   RBEE_RETURN_IF_ERROR(reader.required_string("url", beat.url));
-  RBEE_RETURN_IF_ERROR(check_http_url(beat.url));
+  RBEE_RETURN_IF_ERROR(validate_http_url(beat.url, "url"));
   RBEE_RETURN_IF_ERROR(reader.required_string("model", beat.model));
   RBEE_RETURN_IF_ERROR(reader.optional_string("device", beat.device));
   RBEE_RETURN_IF_ERROR(reader.optional_string("worker_type", beat.worker_type));
