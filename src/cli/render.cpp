@@ -225,6 +225,11 @@ std::string format_result(const std::string& operation, const Json& result) {
       result.contains("worker")) {
     return format_worker_binary(result["worker"]);
   }
+  if (operation == "worker_process_delete" && result.contains("stopped")) {
+    const Json& stopped = result["stopped"];
+    return fmt::format("worker {} (pid {}) is gone: {}\n", string_field(stopped, "worker_id"),
+                       int_field(stopped, "pid"), string_field(stopped, "how"));
+  }
   if (result.contains("deleted")) return "deleted " + string_field(result, "deleted") + "\n";
   return result.dump(2) + "\n";
 }

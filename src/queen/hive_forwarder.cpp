@@ -51,7 +51,10 @@ Status forward_to_hive(const HiveRegistry& hives, const std::string& cluster_tok
   auto done = jobs::follow_remote_job(client, hive_job->sse_url,
                                       [&](const std::string& event_name, Json& data) {
                                         if (data.is_object()) data["hive_id"] = hive_id;
-                                        if (event_name == "result" && on_result) on_result(data);
+                                        if (event_name == "result" && on_result) {
+                                          on_result(data);  // the caller reports its own result
+                                          return;
+                                        }
                                         job.emit(event_name, data);
                                       });
   if (!done) {

@@ -16,8 +16,8 @@
 namespace rbee::queen {
 
 // kNotFound for an unknown hive, kUnavailable for an unreachable one (before anything is
-// sent); otherwise the hive job's outcome. `on_result` (when set) also receives the data of
-// the hive job's `result` event, for callers that act on it.
+// sent); otherwise the hive job's outcome. `on_result` (when set) receives the data of the
+// hive job's `result` event instead of the queen's job, for callers that report their own.
 Status forward_to_hive(const HiveRegistry& hives, const std::string& cluster_token,
                        const contracts::Operation& operation, jobs::JobContext& job,
                        const std::function<void(const contracts::Json&)>& on_result = nullptr);

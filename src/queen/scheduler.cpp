@@ -367,7 +367,7 @@ Status Scheduler::retire(const std::string& worker_id, jobs::JobContext& job) {
   contracts::WorkerProcessDeleteOperation del;
   del.hive_id = worker->beat.hive_id;
   del.pid = worker->beat.pid;
-  auto stopped = forward_to_hive(hives_, cluster_token_, del, job);
+  auto stopped = forward_to_hive(hives_, cluster_token_, del, job, [](const Json&) {});
   if (!stopped && stopped.error().code != ErrorCode::kNotFound) return stopped;
   workers_.mark_gone(worker_id, "stopped", "retired");
   job.result(Json{{"worker", to_json(*workers_.get(worker_id))}});
