@@ -1,5 +1,8 @@
 #include "engine/kernels/kernel_table.hpp"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "common/check.hpp"
 #include "engine/kernels/f32.hpp"
 #include "engine/kernels/float16.hpp"
@@ -14,6 +17,7 @@
 #include "engine/kernels/q6_k.hpp"
 #include "engine/kernels/q8_0.hpp"
 #include "engine/kernels/q8_k.hpp"
+#include "engine/kernels/simd/avx2.hpp"
 
 namespace rbee::engine::kernels {
 namespace {
@@ -125,6 +129,53 @@ const KernelTable& KernelTable::reference() {
   return table;
 }
 
+const KernelTable* KernelTable::avx2() {
+#if defined(__x86_64__)
+  static const KernelTable* const table = []() -> const KernelTable* {
+    if (!simd::avx2_available()) return nullptr;
+    static KernelTable fast;
+    fast.name_ = "avx2";
+    auto at = [&](KernelType type) -> KernelTraits& {
+      return fast.traits_[static_cast<uint32_t>(type)];
+    };
+    using K = KernelType;
+    at(K::kF32).vec_dot = simd::vec_dot_f32_avx2;
+    at(K::kF16).vec_dot = simd::vec_dot_f16_avx2;
+    at(K::kBF16).vec_dot = simd::vec_dot_bf16_avx2;
+    at(K::kQ4_0).vec_dot = simd::vec_dot_q4_0_q8_0_avx2;
+    at(K::kQ4_1).vec_dot = simd::vec_dot_q4_1_q8_1_avx2;
+    at(K::kQ5_0).vec_dot = simd::vec_dot_q5_0_q8_0_avx2;
+    at(K::kQ5_1).vec_dot = simd::vec_dot_q5_1_q8_1_avx2;
+    at(K::kQ8_0).vec_dot = simd::vec_dot_q8_0_q8_0_avx2;
+    at(K::kQ2_K).vec_dot = simd::vec_dot_q2_k_q8_k_avx2;
+    at(K::kQ3_K).vec_dot = simd::vec_dot_q3_k_q8_k_avx2;
+    at(K::kQ4_K).vec_dot = simd::vec_dot_q4_k_q8_k_avx2;
+    at(K::kQ5_K).vec_dot = simd::vec_dot_q5_k_q8_k_avx2;
+    at(K::kQ6_K).vec_dot = simd::vec_dot_q6_k_q8_k_avx2;
+    // The activation formats' quantizers (bit-exact with the scalar ones).
+    at(K::kF16).quantize_row = simd::quantize_row_f16_avx2;
+    at(K::kBF16).quantize_row = simd::quantize_row_bf16_avx2;
+    at(K::kQ8_0).quantize_row = simd::quantize_row_q8_0_avx2;
+    at(K::kQ8_1).quantize_row = simd::quantize_row_q8_1_avx2;
+    at(K::kQ8_K).quantize_row = simd::quantize_row_q8_k_avx2;
+    return &fast;
+  }();
+  return table;
+#else
+  return nullptr;
+#endif
+}
+
+const KernelTable& KernelTable::active() {
+  static const KernelTable& table = []() -> const KernelTable& {
+    const char* choice = std::getenv("RBEE_KERNELS");
+    const bool scalar = choice != nullptr && std::strcmp(choice, "scalar") == 0;
+    const KernelTable* fast = avx2();
+    return fast != nullptr && !scalar ? *fast : reference();
+  }();
+  return table;
+}
+
 const KernelTraits* KernelTable::find(uint32_t type_id) const {
   if (type_id >= traits_.size() || traits_[type_id].block_size == 0) return nullptr;
   return &traits_[type_id];
@@ -137,11 +188,11 @@ const KernelTraits& KernelTable::at(KernelType type) const {
 }
 
 const KernelTraits& type_traits(KernelType type) {
-  return KernelTable::reference().at(type);
+  return KernelTable::active().at(type);
 }
 
 const KernelTraits* find_type_traits(uint32_t type_id) {
-  return KernelTable::reference().find(type_id);
+  return KernelTable::active().find(type_id);
 }
 
 size_t row_bytes(const KernelTraits& traits, int64_t n) {

@@ -11,7 +11,11 @@
 // as llama.cpp's CPU backend does (it quantizes the activation to the weight type's
 // vec_dot_type first). matvec in matvec.hpp wraps exactly this.
 //
-// The table is built once, at first use, and is immutable: any thread may read it.
+// Two tables exist: the scalar reference kernels (the oracle) and, on x86-64 CPUs with
+// AVX2, FMA and F16C, the same table with SIMD kernels in place of the scalar ones
+// (simd/avx2.hpp). type_traits() reads the active one, picked once at first use; the
+// environment variable RBEE_KERNELS=scalar forces the reference kernels (to compare).
+// Each table is built once, at first use, and is immutable: any thread may read it.
 
 #include <array>
 #include <cstddef>
@@ -47,6 +51,15 @@ class KernelTable {
  public:
   // The scalar reference kernels (the oracle SIMD kernels are checked against).
   static const KernelTable& reference();
+  // The reference table with the AVX2/FMA/F16C kernels installed (every type's dot and the
+  // activation quantizers), or nullptr when this build or this CPU has none.
+  static const KernelTable* avx2();
+  // The table type_traits() reads: avx2() where there is one, unless the environment
+  // variable RBEE_KERNELS is "scalar" at first use; reference() otherwise.
+  static const KernelTable& active();
+
+  // "scalar" or "avx2".
+  const char* name() const { return name_; }
 
   // The traits of type id `type_id` (a GGUF tensor's type), or nullptr for an id this
   // table has no kernels for: callers validating a file turn that into an error.
@@ -56,10 +69,11 @@ class KernelTable {
 
  private:
   KernelTable();
+  const char* name_ = "scalar";
   std::array<KernelTraits, kKernelTypeIdLimit> traits_{};
 };
 
-// The traits of `type` in the table in use (for now the reference table).
+// The traits of `type` in the active table.
 const KernelTraits& type_traits(KernelType type);
 // The traits of a raw type id, or nullptr when unknown (see KernelTable::find).
 const KernelTraits* find_type_traits(uint32_t type_id);

@@ -1,0 +1,263 @@
+// AVX2 kernels of the K-quants: Q2_K, Q3_K, Q4_K, Q5_K and Q6_K dots with Q8_K
+// activations, and the Q8_K activation quantizer. See avx2.hpp.
+//
+// A super-block's integer sums are exact, as in the scalar kernels: products of the values
+// and the activation bytes (maddubs, pairs within int16), times the group scales (madd, into
+// int32). Signed values are stored with an offset (Q3_K: +4, Q6_K: +32); the offset's share,
+// offset * sum over groups of scale * (group sum of the activation), comes from Q8_K's
+// bsums, so the products stay unsigned x signed. Minimum terms (Q2_K, Q4_K, Q5_K) also come
+// from the bsums.
+
+#include "engine/kernels/simd/avx2.hpp"
+
+#if defined(__x86_64__)
+
+#include <type_traits>
+
+#include "engine/kernels/float16.hpp"
+#include "engine/kernels/q2_k.hpp"
+#include "engine/kernels/q3_k.hpp"
+#include "engine/kernels/q4_k.hpp"
+#include "engine/kernels/q5_k.hpp"
+#include "engine/kernels/q6_k.hpp"
+#include "engine/kernels/q8_k.hpp"
+#include "engine/kernels/quant_common.hpp"
+#include "engine/kernels/simd/avx2_common.hpp"
+
+namespace rbee::engine::kernels::simd {
+namespace {
+
+RBEE_AVX2 inline __m256i low_bits(__m256i v, int mask) {
+  return _mm256_and_si256(v, _mm256_set1_epi8(static_cast<char>(mask)));
+}
+
+// 8 int32: the products of a chunk of 32 values (unsigned bytes) with 32 activation bytes,
+// the first 16 times the scale of int16 lanes 0..7 of `scales`, the last 16 times lanes 8..15.
+RBEE_AVX2 inline __m256i scaled_chunk(__m256i values, const int8_t* a, __m256i scales) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(values, load256(a)), scales);
+}
+
+// 8 int32 whose sum is sum over the 16 groups of scale[g] * bsums[g] (the offset or minimum
+// term of the 16-value-group types); `scales` holds 16 int8.
+RBEE_AVX2 inline __m256i scaled_bsums(const BlockQ8_K& a, __m128i scales) {
+  return _mm256_madd_epi16(load256(a.bsums), _mm256_cvtepi8_epi16(scales));
+}
+
+// The 8 scales (bytes 0..7) and 8 minimums (bytes 8..15) of Q4_K and Q5_K, unpacked as
+// detail::unpack_scale_min_k4 does for one group, for all groups at once on 32-bit words.
+RBEE_AVX2 inline __m128i scales_mins_k4(const uint8_t* packed) {
+  uint32_t w[3];
+  std::memcpy(w, packed, sizeof(w));
+  const uint32_t scales_lo = w[0] & 0x3f3f3f3fu;
+  const uint32_t mins_lo = w[1] & 0x3f3f3f3fu;
+  const uint32_t scales_hi = (w[2] & 0x0f0f0f0fu) | ((w[0] >> 2) & 0x30303030u);
+  const uint32_t mins_hi = ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u);
+  return _mm_setr_epi32(static_cast<int>(scales_lo), static_cast<int>(scales_hi),
+                        static_cast<int>(mins_lo), static_cast<int>(mins_hi));
+}
+
+// The 16 group scales of Q3_K minus 32, in [-32, 31], as q3_k.cpp's unpack_scales.
+RBEE_AVX2 inline __m128i scales_q3_k(const uint8_t* packed) {
+  uint32_t w[3];
+  std::memcpy(w, packed, sizeof(w));
+  auto high = [&](int shift) { return ((w[2] >> shift) & 0x03030303u) << 4; };
+  const __m128i biased = _mm_setr_epi32(static_cast<int>((w[0] & 0x0f0f0f0fu) | high(0)),
+                                        static_cast<int>((w[1] & 0x0f0f0f0fu) | high(2)),
+                                        static_cast<int>(((w[0] >> 4) & 0x0f0f0f0fu) | high(4)),
+                                        static_cast<int>(((w[1] >> 4) & 0x0f0f0f0fu) | high(6)));
+  return _mm_sub_epi8(biased, _mm_set1_epi8(32));
+}
+
+// The dot of a Q4_K or Q5_K row; Q5_K adds the 5th bits (qh) to Q4_K's nibbles.
+template <typename Block>
+RBEE_AVX2 inline float dot_scale_min_k4(const void* vx, const void* vy, int64_t n) {
+  constexpr bool kFifth = std::is_same_v<Block, BlockQ5_K>;
+  const auto* __restrict x = static_cast<const Block*>(vx);
+  const auto* __restrict y = static_cast<const BlockQ8_K*>(vy);
+  const int64_t nb = detail::n_blocks(n, kQK_K);
+  __m256 acc = _mm256_setzero_ps();
+  __m256 acc_min = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ8_K& a = y[b];
+    const __m128i scales_mins = scales_mins_k4(x[b].scales);
+    __m256i high = _mm256_setzero_si256();
+    if constexpr (kFifth) high = load256(x[b].qh);
+    __m256i sums = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i packed = load256(x[b].qs + 32 * c);
+      __m256i lo = low_bits(packed, 0x0f);                        // group 2c
+      __m256i hi = low_bits(_mm256_srli_epi16(packed, 4), 0x0f);  // group 2c + 1
+      if constexpr (kFifth) {
+        // Bit 2c of qh[l] is the 5th bit of group 2c's element l, bit 2c + 1 of group 2c + 1's.
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(low_bits(high, 0x01), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(low_bits(high, 0x02), 3));
+        high = _mm256_srli_epi16(high, 2);
+      }
+      sums = _mm256_add_epi32(
+          sums, scaled_chunk(lo, a.qs + 64 * c, scale_pair(scales_mins, 2 * c, 2 * c)));
+      sums = _mm256_add_epi32(sums, scaled_chunk(hi, a.qs + 64 * c + 32,
+                                                 scale_pair(scales_mins, 2 * c + 1, 2 * c + 1)));
+    }
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(f16(x[b].d) * a.d), acc);
+    // Minimum m[g] (byte 8 + g) twice per group: groups of 32 span two bsums of 16.
+    const __m128i mins_twice = _mm_shuffle_epi8(
+        scales_mins, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
+    acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled_bsums(a, mins_twice)),
+                              _mm256_set1_ps(f16(x[b].dmin) * a.d), acc_min);
+  }
+  return hsum(_mm256_sub_ps(acc, acc_min));
+}
+
+// Adds the 8 chunks of 32 values of a 16-value-group super-block (Q2_K, Q3_K, Q6_K):
+// chunk(k) gives the values of elements 32k..32k+31 as unsigned bytes.
+template <typename Chunk>
+RBEE_AVX2 inline __m256i sum_group16_chunks(const BlockQ8_K& a, __m128i scales, Chunk chunk) {
+  __m256i sums = _mm256_setzero_si256();
+  for (int k = 0; k < 8; ++k) {
+    sums = _mm256_add_epi32(
+        sums, scaled_chunk(chunk(k), a.qs + 32 * k, scale_pair(scales, 2 * k, 2 * k + 1)));
+  }
+  return sums;
+}
+
+}  // namespace
+
+RBEE_AVX2 float vec_dot_q2_k_q8_k_avx2(const void* __restrict vx, const void* __restrict vy,
+                                       int64_t n) {
+  const auto* __restrict x = static_cast<const BlockQ2_K*>(vx);
+  const auto* __restrict y = static_cast<const BlockQ8_K*>(vy);
+  const int64_t nb = detail::n_blocks(n, kQK_K);
+  __m256 acc = _mm256_setzero_ps();
+  __m256 acc_min = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m128i packed = load128(x[b].scales);
+    const __m128i scales = _mm_and_si128(packed, _mm_set1_epi8(0x0f));
+    const __m128i mins = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
+    __m256i qs[2] = {load256(x[b].qs), load256(x[b].qs + 32)};
+    // Element 128c + 32j + l is bits 2j..2j+1 of qs[32c + l].
+    const __m256i sums = sum_group16_chunks(y[b], scales, [&](int k) RBEE_AVX2 {
+      const __m256i v = low_bits(qs[k / 4], 0x03);
+      qs[k / 4] = _mm256_srli_epi16(qs[k / 4], 2);
+      return v;
+    });
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(f16(x[b].d) * y[b].d), acc);
+    acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled_bsums(y[b], mins)),
+                              _mm256_set1_ps(f16(x[b].dmin) * y[b].d), acc_min);
+  }
+  return hsum(_mm256_sub_ps(acc, acc_min));
+}
+
+RBEE_AVX2 float vec_dot_q3_k_q8_k_avx2(const void* __restrict vx, const void* __restrict vy,
+                                       int64_t n) {
+  const auto* __restrict x = static_cast<const BlockQ3_K*>(vx);
+  const auto* __restrict y = static_cast<const BlockQ8_K*>(vy);
+  const int64_t nb = detail::n_blocks(n, kQK_K);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m128i scales = scales_q3_k(x[b].scales);
+    __m256i qs[2] = {load256(x[b].qs), load256(x[b].qs + 32)};
+    __m256i hmask = load256(x[b].hmask);
+    // Element 128c + 32j + l: q + 4 = (bits 2j..2j+1 of qs[32c + l]) + 4 * (bit 4c + j of
+    // hmask[l]), in [0, 7].
+    __m256i sums = sum_group16_chunks(y[b], scales, [&](int k) RBEE_AVX2 {
+      const __m256i low = low_bits(qs[k / 4], 0x03);
+      const __m256i high = _mm256_slli_epi16(low_bits(hmask, 0x01), 2);
+      qs[k / 4] = _mm256_srli_epi16(qs[k / 4], 2);
+      hmask = _mm256_srli_epi16(hmask, 1);
+      return _mm256_or_si256(low, high);
+    });
+    sums = _mm256_sub_epi32(sums, _mm256_slli_epi32(scaled_bsums(y[b], scales), 2));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(f16(x[b].d) * y[b].d), acc);
+  }
+  return hsum(acc);
+}
+
+RBEE_AVX2 float vec_dot_q4_k_q8_k_avx2(const void* __restrict x, const void* __restrict y,
+                                       int64_t n) {
+  return dot_scale_min_k4<BlockQ4_K>(x, y, n);
+}
+
+RBEE_AVX2 float vec_dot_q5_k_q8_k_avx2(const void* __restrict x, const void* __restrict y,
+                                       int64_t n) {
+  return dot_scale_min_k4<BlockQ5_K>(x, y, n);
+}
+
+RBEE_AVX2 float vec_dot_q6_k_q8_k_avx2(const void* __restrict vx, const void* __restrict vy,
+                                       int64_t n) {
+  const auto* __restrict x = static_cast<const BlockQ6_K*>(vx);
+  const auto* __restrict y = static_cast<const BlockQ8_K*>(vy);
+  const int64_t nb = detail::n_blocks(n, kQK_K);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m128i scales = load128(x[b].scales);
+    // Element 128c + 32k + l: low 4 bits from ql[64c + 32(k % 2) + l] (low nibble for k < 2,
+    // high for k >= 2), high 2 bits from bits 2k..2k+1 of qh[32c + l]; q + 32 in [0, 63].
+    __m256i sums = sum_group16_chunks(y[b], scales, [&](int chunk) RBEE_AVX2 {
+      const int c = chunk / 4;
+      const int k = chunk % 4;
+      __m256i low = load256(x[b].ql + 64 * c + 32 * (k % 2));
+      if (k >= 2) low = _mm256_srli_epi16(low, 4);
+      __m256i high = load256(x[b].qh + 32 * c);
+      // Bits 2k..2k+1 to bits 4..5: shifts of 16-bit lanes move no masked bit across bytes.
+      if (k == 0) high = _mm256_slli_epi16(high, 4);
+      if (k == 1) high = _mm256_slli_epi16(high, 2);
+      if (k == 3) high = _mm256_srli_epi16(high, 2);
+      return _mm256_or_si256(low_bits(low, 0x0f), low_bits(high, 0x30));
+    });
+    sums = _mm256_sub_epi32(sums, _mm256_slli_epi32(scaled_bsums(y[b], scales), 5));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(f16(x[b].d) * y[b].d), acc);
+  }
+  return hsum(acc);
+}
+
+RBEE_AVX2 void quantize_row_q8_k_avx2(const float* __restrict x, void* __restrict vy, int64_t n) {
+  auto* y = static_cast<BlockQ8_K*>(vy);
+  const int64_t nb = detail::n_blocks(n, kQK_K);
+  constexpr int kVectors = kQK_K / 8;
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* __restrict in = x + b * kQK_K;
+    __m256 amax = _mm256_setzero_ps();
+    for (int k = 0; k < kVectors; ++k)
+      amax = _mm256_max_ps(amax, abs_ps(_mm256_loadu_ps(in + 8 * k)));
+    const float max_abs = hmax(amax);
+    if (max_abs == 0.0f) {
+      y[b].d = 0.0f;
+      std::memset(y[b].qs, 0, sizeof(y[b].qs));
+      std::memset(y[b].bsums, 0, sizeof(y[b].bsums));
+      continue;
+    }
+    // The first element of largest magnitude, with its sign (the scalar loop's pick).
+    float max = 0.0f;
+    const __m256 target = _mm256_set1_ps(max_abs);
+    for (int k = 0; k < kVectors; ++k) {
+      const int hits = _mm256_movemask_ps(
+          _mm256_cmp_ps(abs_ps(_mm256_loadu_ps(in + 8 * k)), target, _CMP_EQ_OQ));
+      if (hits != 0) {
+        max = in[8 * k + __builtin_ctz(static_cast<unsigned>(hits))];
+        break;
+      }
+    }
+    const float inverse = -127.0f / max;
+    const __m256 scale = _mm256_set1_ps(inverse);
+    for (int k = 0; k < kVectors; k += 4) {
+      __m256i i32[4];
+      for (int j = 0; j < 4; ++j) {
+        i32[j] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(in + 8 * (k + j)), scale));
+      }
+      // The pack saturates at 127 as the scalar min(127, ...) does; values never reach -128.
+      const __m256i bytes = pack_i32_to_i8(i32[0], i32[1], i32[2], i32[3]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs + 8 * k), bytes);
+      // Sums of 16: bytes 0..15 and 16..31 of this chunk of 32.
+      const __m256i quads = dot_u8_i8(_mm256_set1_epi8(1), bytes);  // sums of 4
+      const __m256i pairs = _mm256_hadd_epi32(quads, quads);        // lane: s01 s23 s01 s23
+      const __m256i sums = _mm256_hadd_epi32(pairs, pairs);         // lane: s0123 x4
+      y[b].bsums[k / 2] = static_cast<int16_t>(_mm256_extract_epi32(sums, 0));
+      y[b].bsums[k / 2 + 1] = static_cast<int16_t>(_mm256_extract_epi32(sums, 4));
+    }
+    y[b].d = 1.0f / inverse;
+  }
+}
+
+}  // namespace rbee::engine::kernels::simd
+
+#endif  // __x86_64__

@@ -1,0 +1,256 @@
+// The AVX2 kernels against the scalar reference table (the oracle), on random data, for
+// every type. Skips when this CPU (or build) has no AVX2/FMA/F16C.
+
+#include "engine/kernels/simd/avx2.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "engine/kernels/float16.hpp"
+#include "engine/kernels/kernel_table.hpp"
+#include "engine/kernels/kernel_test_util.hpp"
+#include "engine/kernels/q2_k.hpp"
+#include "engine/kernels/q3_k.hpp"
+#include "engine/kernels/q4_0.hpp"
+#include "engine/kernels/q4_1.hpp"
+#include "engine/kernels/q4_k.hpp"
+#include "engine/kernels/q5_0.hpp"
+#include "engine/kernels/q5_1.hpp"
+#include "engine/kernels/q5_k.hpp"
+#include "engine/kernels/q6_k.hpp"
+#include "engine/kernels/q8_0.hpp"
+
+namespace rbee::engine::kernels {
+namespace {
+
+using testing::random_row;
+using testing::RowBuffer;
+
+const KernelTable* fast_table() {
+  return KernelTable::avx2();
+}
+
+#define SKIP_WITHOUT_AVX2() \
+  if (fast_table() == nullptr) GTEST_SKIP() << "no AVX2/FMA/F16C on this CPU or build"
+
+constexpr KernelType kWeightTypes[] = {
+    KernelType::kF32,  KernelType::kF16,  KernelType::kBF16, KernelType::kQ4_0, KernelType::kQ4_1,
+    KernelType::kQ5_0, KernelType::kQ5_1, KernelType::kQ8_0, KernelType::kQ2_K, KernelType::kQ3_K,
+    KernelType::kQ4_K, KernelType::kQ5_K, KernelType::kQ6_K};
+
+// Row lengths: whole blocks for the block types (1 to 33 blocks: no multiple of the SIMD
+// unrolling is assumed), and for the element types odd lengths that leave every tail size.
+std::vector<int64_t> row_lengths(KernelType type) {
+  const int64_t block = KernelTable::reference().at(type).block_size;
+  if (block == 1) return {1, 3, 7, 8, 9, 15, 31, 32, 33, 40, 100, 257, 2048, 2051};
+  return {block, 2 * block, 3 * block, 7 * block, 8 * block, 33 * block};
+}
+
+// The F16 fields (scales and minimums) of each block type, by byte offset: random bytes
+// there would make infinities and NaNs, so the byte-pattern test sets them to sane values.
+std::vector<size_t> f16_fields(KernelType type) {
+  switch (type) {
+    case KernelType::kQ4_0:
+      return {offsetof(BlockQ4_0, d)};
+    case KernelType::kQ4_1:
+      return {offsetof(BlockQ4_1, d), offsetof(BlockQ4_1, m)};
+    case KernelType::kQ5_0:
+      return {offsetof(BlockQ5_0, d)};
+    case KernelType::kQ5_1:
+      return {offsetof(BlockQ5_1, d), offsetof(BlockQ5_1, m)};
+    case KernelType::kQ8_0:
+      return {offsetof(BlockQ8_0, d)};
+    case KernelType::kQ2_K:
+      return {offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin)};
+    case KernelType::kQ3_K:
+      return {offsetof(BlockQ3_K, d)};
+    case KernelType::kQ4_K:
+      return {offsetof(BlockQ4_K, d), offsetof(BlockQ4_K, dmin)};
+    case KernelType::kQ5_K:
+      return {offsetof(BlockQ5_K, d), offsetof(BlockQ5_K, dmin)};
+    case KernelType::kQ6_K:
+      return {offsetof(BlockQ6_K, d)};
+    default:
+      return {};
+  }
+}
+
+// The bound on |fast - scalar| for one dot. Both paths form each block's integer sum
+// exactly (the quantized types), or each product exactly rounded (the float types); they
+// differ in how the float terms are added: the scalar kernels add block terms in float one
+// by one (float types: in double), the SIMD kernels in 8 lanes and a final horizontal sum,
+// after a float multiply by the block's scale product. Each float addition or multiply
+// errs by at most 2^-24 of the magnitude it carries, and no term passes through more than
+// `steps` of them (the longer of the two summation chains, plus the scale multiplies and
+// the horizontal sum), so |fast - scalar| <= 2 * steps * 2^-24 * sum |w_i a_i|.
+double dot_tolerance(KernelType type, int64_t n, double magnitude) {
+  const int64_t block = KernelTable::reference().at(type).block_size;
+  const int64_t terms = block == 1 ? n : n / block;  // the scalar chain's length
+  const auto steps = static_cast<double>(terms + 16);
+  return 2.0 * steps * 0x1p-24 * magnitude + 1e-30;
+}
+
+// Compares fast and scalar dots of weight bytes `w` (one row of n) with activation `a`.
+void expect_dot_close(KernelType type, const void* w, const std::vector<float>& a, int64_t n,
+                      const std::string& what) {
+  const KernelTraits& ref = KernelTable::reference().at(type);
+  const KernelTraits& fast = fast_table()->at(type);
+  ASSERT_EQ(fast.vec_dot_type, ref.vec_dot_type);
+  const KernelTraits& act = KernelTable::reference().at(ref.vec_dot_type);
+  RowBuffer aq(act.type, n);
+  act.quantize_row(a.data(), aq.data(), n);
+  // The magnitude of the sum: |w_i a_i| over the dequantized rows.
+  std::vector<float> wd(static_cast<size_t>(n));
+  std::vector<float> ad(static_cast<size_t>(n));
+  ref.dequantize_row(w, wd.data(), n);
+  act.dequantize_row(aq.data(), ad.data(), n);
+  double magnitude = 0.0;
+  for (size_t i = 0; i < wd.size(); ++i) magnitude += std::fabs(double(wd[i]) * double(ad[i]));
+  const float expected = ref.vec_dot(w, aq.data(), n);
+  const float actual = fast.vec_dot(w, aq.data(), n);
+  EXPECT_NEAR(actual, expected, dot_tolerance(type, n, magnitude))
+      << ref.name << " n " << n << " " << what << " magnitude " << magnitude;
+}
+
+TEST(KernelAvx2Test, EveryWeightTypeHasAFastDot) {
+  SKIP_WITHOUT_AVX2();
+  EXPECT_STREQ(fast_table()->name(), "avx2");
+  EXPECT_STREQ(KernelTable::reference().name(), "scalar");
+  for (KernelType type : kWeightTypes) {
+    const KernelTraits& fast = fast_table()->at(type);
+    const KernelTraits& ref = KernelTable::reference().at(type);
+    EXPECT_NE(fast.vec_dot, ref.vec_dot) << ref.name;
+    // The geometry and formats are the reference's: the two tables read the same bytes.
+    EXPECT_EQ(fast.block_size, ref.block_size);
+    EXPECT_EQ(fast.block_bytes, ref.block_bytes);
+    EXPECT_EQ(fast.vec_dot_type, ref.vec_dot_type);
+    EXPECT_EQ(fast.dequantize_row, ref.dequantize_row);
+  }
+}
+
+TEST(KernelAvx2Test, DotsMatchScalarOnQuantizedRandomRows) {
+  SKIP_WITHOUT_AVX2();
+  uint32_t seed = 7;
+  for (KernelType type : kWeightTypes) {
+    const KernelTraits& ref = KernelTable::reference().at(type);
+    for (int64_t n : row_lengths(type)) {
+      for (float scale : {0.02f, 1.0f, 300.0f}) {
+        const std::vector<float> w = random_row(n, seed++, scale);
+        const std::vector<float> a = random_row(n, seed++);
+        RowBuffer wq(type, n);
+        ref.quantize_row(w.data(), wq.data(), n);
+        expect_dot_close(type, wq.data(), a, n, "scale " + std::to_string(scale));
+      }
+    }
+  }
+}
+
+TEST(KernelAvx2Test, DotsMatchScalarOnRandomBlockBytes) {
+  // Every bit pattern of the packed values and scales (Q8_0's -128, Q6_K's scale -128,
+  // 6-bit scales of 63, ...), with the F16 factors set to finite values.
+  SKIP_WITHOUT_AVX2();
+  std::mt19937 generator(99);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> factor(-0.05f, 0.05f);
+  for (KernelType type : kWeightTypes) {
+    const KernelTraits& ref = KernelTable::reference().at(type);
+    if (ref.block_size == 1) continue;  // the float types: covered above
+    for (int64_t n : row_lengths(type)) {
+      RowBuffer wq(type, n);
+      auto* bytes = static_cast<uint8_t*>(wq.data());
+      const size_t total = row_bytes(ref, n);
+      for (size_t i = 0; i < total; ++i) bytes[i] = static_cast<uint8_t>(byte(generator));
+      for (size_t b = 0; b < total / ref.block_bytes; ++b) {
+        for (size_t offset : f16_fields(type)) {
+          const uint16_t h = fp32_to_fp16(factor(generator));
+          std::memcpy(bytes + b * ref.block_bytes + offset, &h, sizeof(h));
+        }
+      }
+      expect_dot_close(type, wq.data(), random_row(n, static_cast<uint32_t>(n), 2.0f), n,
+                       "random bytes");
+    }
+  }
+}
+
+TEST(KernelAvx2Test, MatvecAgreesWithTheFastDots) {
+  // matvec goes through the active table; with the fast kernels active its rows are the
+  // fast dots exactly (one kernel per row, whatever the row range).
+  SKIP_WITHOUT_AVX2();
+  if (&KernelTable::active() != fast_table()) GTEST_SKIP() << "RBEE_KERNELS=scalar";
+  for (KernelType type : kWeightTypes) {
+    EXPECT_EQ(type_traits(type).vec_dot, fast_table()->at(type).vec_dot);
+  }
+}
+
+// The activation quantizers must give the scalar bytes exactly: the same activation then
+// feeds both paths, and any result difference is the dot's alone.
+void expect_same_bytes(KernelType type, const std::vector<float>& x, const std::string& what) {
+  const auto n = static_cast<int64_t>(x.size());
+  const KernelTraits& ref = KernelTable::reference().at(type);
+  const KernelTraits& fast = fast_table()->at(type);
+  RowBuffer expected(type, n);
+  RowBuffer actual(type, n);
+  ref.quantize_row(x.data(), expected.data(), n);
+  fast.quantize_row(x.data(), actual.data(), n);
+  EXPECT_EQ(std::memcmp(expected.data(), actual.data(), row_bytes(ref, n)), 0)
+      << ref.name << " n " << n << " " << what;
+}
+
+TEST(KernelAvx2Test, ActivationQuantizersGiveScalarBytes) {
+  SKIP_WITHOUT_AVX2();
+  uint32_t seed = 500;
+  for (KernelType type : {KernelType::kF16, KernelType::kBF16, KernelType::kQ8_0, KernelType::kQ8_1,
+                          KernelType::kQ8_K}) {
+    EXPECT_NE(fast_table()->at(type).quantize_row, KernelTable::reference().at(type).quantize_row);
+    const int64_t block = KernelTable::reference().at(type).block_size;
+    const std::vector<int64_t> lengths = block == 1
+                                             ? std::vector<int64_t>{1, 8, 15, 16, 17, 33, 1000}
+                                             : std::vector<int64_t>{block, 3 * block, 8 * block};
+    for (int64_t n : lengths) {
+      for (float scale : {1e-6f, 0.3f, 1.0f, 1000.0f}) {
+        expect_same_bytes(type, random_row(n, seed++, scale), "scale " + std::to_string(scale));
+      }
+      // Zeros (an all-zero block has d = 0).
+      expect_same_bytes(type, std::vector<float>(static_cast<size_t>(n), 0.0f), "zeros");
+    }
+  }
+}
+
+TEST(KernelAvx2Test, QuantizersAgreeOnEdgeValues) {
+  SKIP_WITHOUT_AVX2();
+  // Q8_K takes the first element of largest magnitude, with its sign, as the scale.
+  std::vector<float> x = random_row(512, 3, 0.1f);
+  x[5] = -3.0f;
+  x[100] = 3.0f;
+  x[256 + 200] = 2.0f;
+  x[256 + 250] = -2.0f;
+  expect_same_bytes(KernelType::kQ8_K, x, "ties of magnitude");
+  // Halfway cases of the 8-bit rounding: x * 127 / amax lands on k + 0.5.
+  std::vector<float> halves(256);
+  for (size_t i = 0; i < halves.size(); ++i) {
+    halves[i] = (static_cast<float>(i % 254) - 126.5f) / 127.0f;
+  }
+  halves[0] = 1.0f;
+  for (KernelType type : {KernelType::kQ8_0, KernelType::kQ8_1, KernelType::kQ8_K}) {
+    expect_same_bytes(type, halves, "halves");
+  }
+  // F16 and BF16: overflow, subnormals, signed zeros, infinities and NaNs.
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> specials = {
+      65504.0f,        65519.0f,    65520.0f,   -65520.0f, 1e-5f, 6e-8f, 2.98e-8f,
+      -3e-8f,          0.0f,        -0.0f,      inf,       -inf,  nan,   -nan,
+      1.0f + 0x1p-11f, 3.0e38f,     -1.17e-38f, 1.0f,      0.1f,  -7.5f, 0x1p-126f,
+      0x1p-149f,       1.00390625f, 1.01171875f};
+  expect_same_bytes(KernelType::kF16, specials, "specials");
+  expect_same_bytes(KernelType::kBF16, specials, "specials");
+}
+
+}  // namespace
+}  // namespace rbee::engine::kernels
