@@ -11,6 +11,7 @@
 #include "engine/model/model.hpp"
 #include "engine/model/vocabulary_loader.hpp"
 #include "engine/sampling/sampler.hpp"
+#include "llm/bench.hpp"
 #include "llm/synth.hpp"
 
 namespace rbee::llm {
@@ -209,6 +210,48 @@ int command_logits(const CommonOptions& common, const std::string& prompt, int n
   return 0;
 }
 
+int command_bandwidth(const BandwidthOptions& options, bool json) {
+  auto measured = measure_read_bandwidth(options);
+  if (!measured) return fail(measured.error().message);
+  if (json) {
+    Json out{{"read_gb_per_s", measured->read_gb_per_s},
+             {"threads", measured->threads},
+             {"bytes", measured->bytes}};
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    std::printf("read %.1f GB/s with %d thread%s (%.0f MiB, best of %d passes)\n",
+                measured->read_gb_per_s, measured->threads, measured->threads == 1 ? "" : "s",
+                double(measured->bytes) / (1 << 20), options.passes);
+  }
+  return 0;
+}
+
+int command_bench(const BenchOptions& options, bool json) {
+  auto bench = run_bench(options);
+  if (!bench) return fail(bench.error().message);
+  if (json) {
+    Json out{{"pp_tokens_per_s", bench->pp_tokens_per_s},
+             {"tg_tokens_per_s", bench->tg_tokens_per_s},
+             {"model_bytes", bench->model_bytes},
+             {"threads", bench->threads},
+             {"parallel", bench->parallel},
+             {"load_s", bench->load_s},
+             {"prompt_tokens", bench->prompt_tokens},
+             {"gen_tokens", bench->gen_tokens},
+             {"pp_s", bench->pp_s},
+             {"tg_s", bench->tg_s}};
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    std::printf(
+        "pp %d: %.2f tok/s, tg %d x %d: %.2f tok/s (%.3f ms/token), %d thread%s, weights %.1f "
+        "MiB, load %.3f s\n",
+        bench->prompt_tokens, bench->pp_tokens_per_s, bench->gen_tokens, bench->parallel,
+        bench->tg_tokens_per_s, 1000.0 / bench->tg_tokens_per_s, bench->threads,
+        bench->threads == 1 ? "" : "s", double(bench->model_bytes) / (1 << 20), bench->load_s);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_llm_cli(int argc, char** argv) {
@@ -279,8 +322,50 @@ int run_llm_cli(int argc, char** argv) {
   synth->add_option("--vocab-from", vocab_from, "take the tokenizer from this model");
   synth->add_option("--type", synth_options.type, "tensor type of the matrices")
       ->capture_default_str();
+  synth
+      ->add_option("--n-vocab", synth_options.n_vocab,
+                   "pad the vocabulary to this many tokens (default: --vocab-from's)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   synth->add_option("--seed", synth_options.seed)->capture_default_str();
   synth->add_option("-o,--out", synth_options.out, "output file")->required();
+
+  BenchOptions bench_options;
+  std::string bench_model, bench_kv_type = "f16";
+  auto* bench = app.add_subcommand(
+      "bench", "prompt processing and generation speed (tok/s) on random token ids");
+  bench->add_option("--model", bench_model, "GGUF model file")->required();
+  bench->add_option("--threads", bench_options.threads)
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  bench->add_option("--prompt-tokens", bench_options.prompt_tokens, "prompt evaluated in one batch")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
+  bench->add_option("--gen-tokens", bench_options.gen_tokens, "tokens generated one at a time")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
+  bench->add_option("--parallel", bench_options.parallel, "sessions generating in turn")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  bench->add_option("--seed", bench_options.seed, "seed of the prompt's token ids")
+      ->capture_default_str();
+  bench->add_option("--kv-type", bench_kv_type, "KV cache type: f16 or f32")->capture_default_str();
+  bench->add_flag("--json", json, "one JSON line");
+
+  BandwidthOptions bandwidth_options;
+  auto* bandwidth = app.add_subcommand(
+      "bandwidth",
+      "memory read bandwidth (GB/s): the ceiling of decoding, bytes of weights a second");
+  bandwidth->add_option("--threads", bandwidth_options.threads)
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  bandwidth
+      ->add_option("--mib", bandwidth_options.mib,
+                   "buffer size (default: 1024, or a quarter of the available memory)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  bandwidth->add_option("--passes", bandwidth_options.passes, "timed passes; the best one counts")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  bandwidth->add_flag("--json", json, "one JSON line");
 
   try {
     app.parse(argc, argv);
@@ -298,6 +383,14 @@ int run_llm_cli(int argc, char** argv) {
   }
   if (logits->parsed())
     return command_logits(logits_common, logits_prompt, logits_n, logits_out, follow);
+  if (bench->parsed()) {
+    auto kv_type = parse_kv_type(bench_kv_type);
+    if (!kv_type) return fail(kv_type.error().message);
+    bench_options.model = bench_model;
+    bench_options.kv_type = *kv_type;
+    return command_bench(bench_options, json);
+  }
+  if (bandwidth->parsed()) return command_bandwidth(bandwidth_options, json);
   if (!like.empty()) synth_options.like = like;
   if (!vocab_from.empty()) synth_options.vocab_from = vocab_from;
   auto written = synthesize_model(synth_options);

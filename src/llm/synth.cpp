@@ -1,11 +1,14 @@
 #include "llm/synth.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <random>
 
 #include "engine/gguf/gguf_reader.hpp"
 #include "engine/gguf/gguf_writer.hpp"
 #include "engine/kernels/kernel_table.hpp"
+#include "engine/tokenizer/vocabulary.hpp"
 
 namespace rbee::llm {
 namespace {
@@ -18,10 +21,17 @@ struct TensorSpec {
   std::vector<uint64_t> dims;  // ggml order
 };
 
+// The type named `name`, in any case ("Q4_K", "q4_k", "F16").
 Result<const engine::kernels::KernelTraits*> find_type(const std::string& name) {
+  auto same = [](std::string_view a, std::string_view b) {
+    return std::ranges::equal(a, b, [](char x, char y) {
+      return std::tolower(static_cast<unsigned char>(x)) ==
+             std::tolower(static_cast<unsigned char>(y));
+    });
+  };
   for (uint32_t id = 0; id < engine::kGgmlTypeMaxKnownId; ++id) {
     const auto* traits = engine::kernels::find_type_traits(id);
-    if (traits && traits->vec_dot && name == traits->name) return traits;
+    if (traits && traits->vec_dot && same(name, traits->name)) return traits;
   }
   return Error{
       ErrorCode::kInvalidArgument,
@@ -67,6 +77,34 @@ Status copy_keys(const engine::GgufReader& from, engine::GgufWriter& to,
   return ok_status();
 }
 
+// Pads the vocabulary copied from `vocab` with unused tokens up to n_vocab; returns the size.
+Result<int64_t> pad_vocabulary(const engine::GgufReader& vocab, engine::GgufWriter& writer,
+                               int64_t n_vocab) {
+  RBEE_ASSIGN_OR_RETURN(auto view, vocab.get_string_array("tokenizer.ggml.tokens"));
+  const auto n_own = int64_t(view.size());
+  if (n_vocab == 0) return n_own;
+  if (n_vocab < n_own) {
+    return Error{ErrorCode::kInvalidArgument, "--n-vocab " + std::to_string(n_vocab) +
+                                                  " is less than the " + std::to_string(n_own) +
+                                                  " tokens of --vocab-from"};
+  }
+  std::vector<std::string> tokens(view.begin(), view.end());
+  for (int64_t i = n_own; i < n_vocab; ++i)
+    tokens.push_back("<rbee_unused_" + std::to_string(i) + ">");
+  writer.set("tokenizer.ggml.tokens", GgufValue::string_array(tokens));
+  if (vocab.has_key("tokenizer.ggml.scores")) {
+    RBEE_ASSIGN_OR_RETURN(auto scores, vocab.get_array<float>("tokenizer.ggml.scores"));
+    scores.resize(size_t(n_vocab), -1e9f);
+    writer.set("tokenizer.ggml.scores", GgufValue::array_of(scores));
+  }
+  if (vocab.has_key("tokenizer.ggml.token_type")) {
+    RBEE_ASSIGN_OR_RETURN(auto types, vocab.get_array<int32_t>("tokenizer.ggml.token_type"));
+    types.resize(size_t(n_vocab), int32_t(engine::TokenType::kUnused));
+    writer.set("tokenizer.ggml.token_type", GgufValue::array_of(types));
+  }
+  return n_vocab;
+}
+
 }  // namespace
 
 Status synthesize_model(const SynthOptions& options) {
@@ -74,6 +112,8 @@ Status synthesize_model(const SynthOptions& options) {
   engine::GgufWriter writer;
   std::vector<TensorSpec> specs;
   if (options.like) {
+    if (options.n_vocab > 0)
+      return Error{ErrorCode::kInvalidArgument, "--n-vocab goes with --vocab-from, not --like"};
     RBEE_ASSIGN_OR_RETURN(auto like, engine::GgufReader::open(*options.like));
     RBEE_RETURN_IF_ERROR(copy_keys(like, writer, ""));
     for (const auto& tensor : like.tensors()) {
@@ -97,7 +137,7 @@ Status synthesize_model(const SynthOptions& options) {
     }
     RBEE_ASSIGN_OR_RETURN(auto vocab, engine::GgufReader::open(*options.vocab_from));
     RBEE_RETURN_IF_ERROR(copy_keys(vocab, writer, "tokenizer."));
-    RBEE_ASSIGN_OR_RETURN(auto tokens, vocab.get_string_array("tokenizer.ggml.tokens"));
+    RBEE_ASSIGN_OR_RETURN(int64_t n_vocab, pad_vocabulary(vocab, writer, options.n_vocab));
     const std::string& a = options.arch;
     writer.set("general.architecture", a);
     writer.set("general.name", std::string("rbee synthetic ") + a);
@@ -110,7 +150,7 @@ Status synthesize_model(const SynthOptions& options) {
     writer.set(a + ".attention.layer_norm_rms_epsilon", 1e-5f);
     writer.set(a + ".rope.freq_base", float(options.rope_freq_base));
     specs = llama_tensors(a, options.n_embd, options.n_layer, options.n_head, n_head_kv,
-                          options.n_ff, int64_t(tokens.size()), a == "qwen2");
+                          options.n_ff, n_vocab, a == "qwen2");
   }
   writer.set("general.file_type", uint32_t(traits->type));
 

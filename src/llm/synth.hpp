@@ -19,7 +19,10 @@ struct SynthOptions {
   int64_t n_ctx = 2048;
   double rope_freq_base = 10000;
   std::optional<std::filesystem::path> vocab_from;  // tokenizer.* keys from here
-  std::string type = "f32";                         // matrices in this type; norms stay F32
+  // With vocab_from: pad its vocabulary with unused tokens to this size (0: keep it), so that
+  // the embedding and output matrices get a real model's row count.
+  int64_t n_vocab = 0;
+  std::string type = "f32";  // matrices in this type; norms stay F32
   uint64_t seed = 0;
   std::filesystem::path out;
 };

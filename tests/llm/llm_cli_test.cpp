@@ -176,6 +176,103 @@ TEST(LlmCliTest, SynthMakesALoadableModelOfAnyShapeAndType) {
   EXPECT_FALSE(fs::exists(dir.path() / "bad.gguf"));
 }
 
+TEST(LlmCliTest, BenchReportsSpeedsAndTheWeightBytes) {
+  if (!have_testdata()) GTEST_SKIP() << "no test models";
+  const auto model = kModels / "stories260K.gguf";
+  auto result = rbee_llm({"bench", "--model", model.string(), "--threads", "2", "--prompt-tokens",
+                          "8", "--gen-tokens", "4", "--parallel", "2", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto line = Json::parse(result.out);
+  EXPECT_GT(line["pp_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(line["tg_tokens_per_s"].get<double>(), 0);
+  EXPECT_GE(line["load_s"].get<double>(), 0);
+  EXPECT_EQ(line["threads"], 2);
+  EXPECT_EQ(line["parallel"], 2);
+  EXPECT_EQ(line["prompt_tokens"], 8);
+  EXPECT_EQ(line["gen_tokens"], 4);
+  // The tensors' data: most of the file, never more.
+  auto model_bytes = line["model_bytes"].get<uint64_t>();
+  EXPECT_GT(model_bytes, fs::file_size(model) / 2);
+  EXPECT_LT(model_bytes, fs::file_size(model));
+
+  auto human =
+      rbee_llm({"bench", "--model", model.string(), "--prompt-tokens", "4", "--gen-tokens", "2"});
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("tok/s"), std::string::npos) << human.out;
+}
+
+TEST(LlmCliTest, BenchRefusesBadInput) {
+  testing::TestDir dir;
+  auto missing = rbee_llm({"bench", "--model", (dir.path() / "nope.gguf").string(), "--json"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("nope.gguf"), std::string::npos) << missing.err;
+  EXPECT_TRUE(missing.out.empty()) << missing.out;
+  for (const char* flag : {"--parallel", "--prompt-tokens", "--gen-tokens", "--threads"}) {
+    auto zero = rbee_llm({"bench", "--model", (kModels / "stories260K.gguf").string(), flag, "0"});
+    EXPECT_EQ(zero.exit_code, 2) << flag << ": " << zero.err;
+  }
+}
+
+TEST(LlmCliTest, BandwidthReportsGigabytesPerSecond) {
+  auto result = rbee_llm({"bandwidth", "--threads", "2", "--mib", "16", "--passes", "2", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto line = Json::parse(result.out);
+  EXPECT_GT(line["read_gb_per_s"].get<double>(), 0);
+  EXPECT_EQ(line["threads"], 2);
+  EXPECT_EQ(line["bytes"], 16 << 20);
+  auto human = rbee_llm({"bandwidth", "--mib", "8", "--passes", "1"});
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("GB/s"), std::string::npos) << human.out;
+  EXPECT_EQ(rbee_llm({"bandwidth", "--threads", "0"}).exit_code, 2);
+  EXPECT_EQ(rbee_llm({"bandwidth", "--mib", "0"}).exit_code, 2);
+}
+
+TEST(LlmCliTest, SynthPadsTheVocabulary) {
+  if (!have_testdata()) GTEST_SKIP() << "no test models";
+  testing::TestDir dir;
+  auto out = dir.path() / "padded.gguf";
+  std::vector<std::string> args{"synth",
+                                "--arch",
+                                "llama",
+                                "--n-embd",
+                                "64",
+                                "--n-layer",
+                                "1",
+                                "--n-head",
+                                "2",
+                                "--n-ff",
+                                "128",
+                                "--vocab-from",
+                                (kModels / "stories260K.gguf").string(),
+                                "--type",
+                                "q8_0",
+                                "-o",
+                                out.string(),
+                                "--n-vocab"};
+  auto padded = args;
+  padded.push_back("1000");
+  auto made = rbee_llm(padded);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto info = rbee_llm({"info", "--model", out.string(), "--json"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_EQ(Json::parse(info.out)["n_vocab"], 1000);
+  // The tokenizer still works, and the padding tokens never come out of plain text.
+  auto tokens =
+      rbee_llm({"tokenize", "--model", out.string(), "--text", "Once upon a time", "--json"});
+  ASSERT_EQ(tokens.exit_code, 0) << tokens.err;
+  EXPECT_EQ(Json::parse(tokens.out)["tokens"], Json({1, 403, 407, 261, 378}));
+
+  auto smaller = args;
+  smaller.push_back("100");
+  auto refused = rbee_llm(smaller);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("--n-vocab"), std::string::npos) << refused.err;
+  auto with_like = rbee_llm({"synth", "--like", (kModels / "stories260K.gguf").string(),
+                             "--n-vocab", "1000", "-o", (dir.path() / "like.gguf").string()});
+  EXPECT_EQ(with_like.exit_code, 1);
+  EXPECT_NE(with_like.err.find("--n-vocab"), std::string::npos) << with_like.err;
+}
+
 TEST(LlmCliTest, BadInputIsOneClearLine) {
   testing::TestDir dir;
   auto missing_flag = rbee_llm({"run", "--prompt", "x"});

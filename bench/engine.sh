@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The engine against the memory-bandwidth ceiling, on the TinyLlama-1.1B shape (issue 6):
+#   bench/engine.sh [THREADS...]          (default: 1 2)
+# Environment: BUILD (default build), TYPES (default "F16 Q8_0 Q4_0 Q4_K"), PROMPT (128),
+# GEN (64), PARALLEL (1).
+#
+# 1. `rbee-llm bandwidth` once per thread count: the read bandwidth B (GB/s). Decoding reads
+#    every weight once a token, so tg can reach at most B / (bytes of weights) tokens a second.
+# 2. Per type: `rbee-llm synth` writes random weights in the 1.1B shape (2048 embd, 22 layers,
+#    32 heads / 4 KV heads, 5632 ffn) with stories260K's tokenizer padded to TinyLlama's 32000
+#    tokens (--n-vocab), so the embedding and output matrices have TinyLlama's size too. Every
+#    matrix has the one type: Q4_K here is pure Q4_K, where llama.cpp's Q4_K_M keeps some
+#    tensors in Q6_K. Then `rbee-llm bench` per thread count (pp: one batched prompt of random
+#    ids; tg: greedy single-token steps after it).
+# 3. A table: pp and tg tok/s, tg as a share of the ceiling, and llama.cpp's figures from
+#    issue 6 (build b4748, llama-bench -p 128 -n 64, the same machine type on another day:
+#    compare the shares of the ceiling, not the absolute numbers).
+# Models go to a temporary folder under $TMPDIR (one at a time, up to 2.2 GB for F16), removed
+# at exit. Other processes on the machine lower every figure; run it on a quiet machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD:-build}
+types=${TYPES:-F16 Q8_0 Q4_0 Q4_K}
+prompt=${PROMPT:-128}
+gen=${GEN:-64}
+parallel=${PARALLEL:-1}
+threads_list=("$@")
+[ ${#threads_list[@]} -gt 0 ] || threads_list=(1 2)
+llm=$build/bin/rbee-llm
+vocab=../shared/testdata/models/stories260K.gguf
+[ -x "$llm" ] || {
+  echo "no $llm: build it first (cmake --build $build --target rbee-llm)" >&2
+  exit 1
+}
+[ -f "$vocab" ] || {
+  echo "no $vocab (the tokenizer of the synthesized models)" >&2
+  exit 1
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rbee-bench-engine-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# llama.cpp b4748 on this machine type (issue 6): "pp tg" for 1 and 2 threads, and its tg share
+# of the ceiling at 2 threads.
+llama_cpp() { # TYPE THREADS
+  case "$1:$2" in
+  F16:1) echo "36.6 12.4 -" ;;
+  F16:2) echo "76.0 15.3 ~100%" ;;
+  Q8_0:1) echo "29.3 13.5 -" ;;
+  Q8_0:2) echo "63.4 23.5 84%" ;;
+  Q4_0:1) echo "36.2 22.2 -" ;;
+  Q4_0:2) echo "69.2 40.5 78%" ;;
+  Q4_K:1) echo "25.8 20.3 -" ;;
+  Q4_K:2) echo "51.6 34.2 70%" ;;
+  *) echo "- - -" ;;
+  esac
+}
+
+declare -A bandwidth
+for threads in "${threads_list[@]}"; do
+  bandwidth[$threads]=$("$llm" bandwidth --threads "$threads" --json | jq -r .read_gb_per_s)
+  printf 'bandwidth, %s thread(s): %.1f GB/s\n' "$threads" "${bandwidth[$threads]}"
+done
+
+rows=()
+for type in $types; do
+  model=$tmp/tl-$type.gguf
+  "$llm" synth --arch llama --n-embd 2048 --n-layer 22 --n-head 32 --n-head-kv 4 --n-ff 5632 \
+    --vocab-from "$vocab" --n-vocab 32000 --type "$type" --seed 1 -o "$model" >/dev/null
+  for threads in "${threads_list[@]}"; do
+    line=$("$llm" bench --model "$model" --threads "$threads" --prompt-tokens "$prompt" \
+      --gen-tokens "$gen" --parallel "$parallel" --json)
+    read -r pp tg bytes < <(jq -r '"\(.pp_tokens_per_s) \(.tg_tokens_per_s) \(.model_bytes)"' \
+      <<<"$line")
+    read -r ref_pp ref_tg ref_share < <(llama_cpp "$type" "$threads")
+    rows+=("$(awk -v t="$type" -v n="$threads" -v pp="$pp" -v tg="$tg" -v bytes="$bytes" \
+      -v bw="${bandwidth[$threads]}" -v rpp="$ref_pp" -v rtg="$ref_tg" -v rs="$ref_share" \
+      'BEGIN { ceiling = bw * 1e9 / bytes;
+               printf "| %s | %s | %.2f | %.2f | %.1f | %.0f %% | %s / %s | %s |",
+                      t, n, pp, tg, ceiling, 100 * tg / ceiling, rpp, rtg, rs }')")
+    echo "${rows[-1]}"
+  done
+  rm -f "$model"
+done
+
+echo
+echo "prompt $prompt tokens, $gen generated, parallel $parallel; weights of 1.1B-shape models"
+echo "| type | threads | pp tok/s | tg tok/s | ceiling tok/s | tg / ceiling | llama.cpp pp / tg | llama.cpp share |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"

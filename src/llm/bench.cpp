@@ -1,0 +1,188 @@
+#include "llm/bench.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <new>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/sampling/sampler.hpp"
+
+namespace rbee::llm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// 16 bytes: SSE2 on every x86-64, so no target flags are needed; the loads, not the adds,
+// are the limit.
+using Lane = uint64_t __attribute__((vector_size(16)));
+
+uint64_t sum_lanes(const Lane* data, size_t n) {
+  Lane a{}, b{}, c{}, d{}, e{}, f{}, g{}, h{};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    a += data[i];
+    b += data[i + 1];
+    c += data[i + 2];
+    d += data[i + 3];
+    e += data[i + 4];
+    f += data[i + 5];
+    g += data[i + 6];
+    h += data[i + 7];
+  }
+  for (; i < n; ++i) a += data[i];
+  Lane total = a + b + c + d + e + f + g + h;
+  return total[0] + total[1];
+}
+
+// Runs part(i) for i in [0, threads) at once, each on its own thread (0 on the caller), started
+// together at a barrier; seconds from the first start to the last finish.
+template <typename Part>
+double timed_parallel(int threads, const Part& part) {
+  std::barrier start(threads);
+  std::vector<Clock::time_point> begins(static_cast<size_t>(threads));
+  std::vector<Clock::time_point> ends(static_cast<size_t>(threads));
+  auto body = [&](int i) {
+    start.arrive_and_wait();
+    begins[size_t(i)] = Clock::now();
+    part(i);
+    ends[size_t(i)] = Clock::now();
+  };
+  {
+    std::vector<std::jthread> others;
+    for (int i = 1; i < threads; ++i) others.emplace_back(body, i);
+    body(0);
+  }  // joined
+  return std::chrono::duration<double>(*std::max_element(ends.begin(), ends.end()) -
+                                       *std::min_element(begins.begin(), begins.end()))
+      .count();
+}
+
+std::atomic<uint64_t> read_sink{0};
+
+// A share of n elements: [begin, end) of part i of parts.
+std::pair<size_t, size_t> part_range(size_t n, int i, int parts) {
+  return {n * size_t(i) / size_t(parts), n * size_t(i + 1) / size_t(parts)};
+}
+
+}  // namespace
+
+int64_t default_bandwidth_mib() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    std::istringstream fields(line);
+    std::string key;
+    int64_t kib = 0;
+    if (fields >> key >> kib && key == "MemAvailable:") {
+      return std::clamp<int64_t>(kib / 1024 / 4, 64, 1024);
+    }
+  }
+  return 1024;
+}
+
+Result<BandwidthResult> measure_read_bandwidth(const BandwidthOptions& options) {
+  if (options.threads < 1 || options.passes < 1 || options.mib < 0) {
+    return Error{ErrorCode::kInvalidArgument, "threads, passes and MiB must be at least 1"};
+  }
+  const int64_t mib = options.mib > 0 ? options.mib : default_bandwidth_mib();
+  const size_t n = size_t(mib) * (1 << 20) / sizeof(Lane);
+  std::unique_ptr<Lane[]> buffer(new (std::nothrow) Lane[n]);
+  if (!buffer) {
+    return Error{ErrorCode::kResourceExhausted,
+                 "cannot allocate " + std::to_string(mib) + " MiB for the read buffer"};
+  }
+  const int threads = options.threads;
+  // Each thread writes the part it will read, so the pages are mapped (and near it).
+  timed_parallel(threads, [&](int i) {
+    auto [begin, end] = part_range(n, i, threads);
+    for (size_t j = begin; j < end; ++j) buffer[j] = Lane{j, ~j};
+  });
+  std::vector<uint64_t> sums(static_cast<size_t>(threads));
+  double best = 0;
+  for (int pass = 0; pass < options.passes; ++pass) {
+    const double seconds = timed_parallel(threads, [&](int i) {
+      auto [begin, end] = part_range(n, i, threads);
+      sums[size_t(i)] += sum_lanes(buffer.get() + begin, end - begin);
+    });
+    if (pass == 0 || seconds < best) best = seconds;
+  }
+  // The sums are used, so the reads cannot be left out.
+  uint64_t total = 0;
+  for (uint64_t sum : sums) total += sum;
+  const uint64_t bytes = uint64_t(n) * sizeof(Lane);
+  read_sink.store(total, std::memory_order_relaxed);
+  return BandwidthResult{double(bytes) / best / 1e9, threads, bytes};
+}
+
+Result<BenchResult> run_bench(const BenchOptions& options) {
+  if (options.threads < 1 || options.prompt_tokens < 1 || options.gen_tokens < 1 ||
+      options.parallel < 1) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "threads, prompt tokens, generated tokens and parallel must be at least 1"};
+  }
+  BenchResult result;
+  result.threads = options.threads;
+  result.parallel = options.parallel;
+  result.prompt_tokens = options.prompt_tokens;
+  result.gen_tokens = options.gen_tokens;
+
+  auto load_start = Clock::now();
+  RBEE_ASSIGN_OR_RETURN(auto model, engine::Model::load(options.model));
+  result.load_s = seconds_since(load_start);
+  for (const auto& tensor : model->gguf().tensors()) result.model_bytes += tensor.n_bytes;
+
+  const int64_t n_vocab = model->hparams().n_vocab;
+  const int64_t n_ctx = int64_t(options.prompt_tokens) + options.gen_tokens;
+  std::vector<std::unique_ptr<engine::Session>> sessions;
+  for (int s = 0; s < options.parallel; ++s) {
+    RBEE_ASSIGN_OR_RETURN(auto session,
+                          engine::Session::create(*model, n_ctx, options.kv_type, options.threads));
+    sessions.push_back(std::move(session));
+  }
+
+  std::mt19937_64 rng(options.seed);
+  std::uniform_int_distribution<int32_t> random_token(0, int32_t(n_vocab - 1));
+  // One token reads every weight: the mmap'd pages are in before anything is timed.
+  {
+    const int32_t token = random_token(rng);
+    RBEE_RETURN_IF_ERROR(sessions[0]->eval(std::span(&token, 1)));
+    sessions[0]->reset();
+  }
+
+  std::vector<int32_t> next(sessions.size());
+  auto pp_start = Clock::now();
+  for (size_t s = 0; s < sessions.size(); ++s) {
+    std::vector<int32_t> prompt(size_t(options.prompt_tokens));
+    for (int32_t& token : prompt) token = random_token(rng);
+    RBEE_ASSIGN_OR_RETURN(auto logits, sessions[s]->eval(prompt));
+    next[s] = engine::argmax(logits);
+  }
+  result.pp_s = seconds_since(pp_start);
+
+  auto tg_start = Clock::now();
+  for (int step = 0; step < options.gen_tokens; ++step) {
+    for (size_t s = 0; s < sessions.size(); ++s) {
+      RBEE_ASSIGN_OR_RETURN(auto logits, sessions[s]->eval(std::span(&next[s], 1)));
+      next[s] = engine::argmax(logits);
+    }
+  }
+  result.tg_s = seconds_since(tg_start);
+
+  result.pp_tokens_per_s = double(options.prompt_tokens) * options.parallel / result.pp_s;
+  result.tg_tokens_per_s = double(options.gen_tokens) * options.parallel / result.tg_s;
+  return result;
+}
+
+}  // namespace rbee::llm
