@@ -262,7 +262,7 @@ Status Scheduler::provision(const Placement& placement, jobs::JobContext& job) {
         [](const auto& a, const auto& b) { return free_ram_bytes(a) < free_ram_bytes(b); });
     const std::string& hive_id = roomiest->last_beat.hive_id;
     job.narrate("model_download",
-                "No hive has " + placement.model + "; downloading it on hive '" + hive_id + "'");
+                "No hive has " + placement.model + " yet; fetching it onto hive '" + hive_id + "'");
     contracts::ModelDownloadOperation download;
     download.hive_id = hive_id;
     download.model = placement.model;

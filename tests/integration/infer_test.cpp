@@ -83,7 +83,7 @@ TEST_F(InferTest, FreshHomeDownloadsSpawnsAndPrintsLlamaCppsGreedyText) {
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
   EXPECT_EQ(first.out, expected_ + "\n");
   // The story of every step went to stderr.
-  EXPECT_NE(first.err.find("downloading it on hive"), std::string::npos) << first.err;
+  EXPECT_NE(first.err.find("fetching it onto hive"), std::string::npos) << first.err;
   EXPECT_NE(first.err.find("Starting a worker"), std::string::npos) << first.err;
   EXPECT_NE(first.err.find("32 generated tokens"), std::string::npos) << first.err;
 
