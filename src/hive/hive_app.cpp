@@ -116,8 +116,21 @@ struct HiveApp::Impl {
         [nvidia_smi = options.nvidia_smi] { return detect_devices(nvidia_smi); },
         catalogs,
         workers};
-    jobs::register_job_routes(server, jobs, http::Access::kClusterToken,
-                              [context](const Json& body) { return plan_hive_job(context, body); });
+    jobs::register_job_routes(
+        server, jobs, http::Access::kClusterToken,
+        [context, beats = std::weak_ptr(heartbeat)](const Json& body) -> Result<jobs::PlannedJob> {
+          RBEE_ASSIGN_OR_RETURN(jobs::PlannedJob planned, plan_hive_job(context, body));
+          if (planned.operation == "model_download" || planned.operation == "model_delete") {
+            // The queen schedules by the models in the heartbeat: tell it
+            // of a catalog change now, not a beat later.
+            planned.runner = [run = std::move(planned.runner), beats](jobs::JobContext& job) {
+              Status status = run(job);
+              if (auto alive = beats.lock()) alive->beat_now();
+              return status;
+            };
+          }
+          return planned;
+        });
   }
 };
 
