@@ -10,6 +10,7 @@
 
 #include "cli/job_follower.hpp"
 #include "cli/local_services.hpp"
+#include "common/cluster_token.hpp"
 #include "common/config.hpp"
 #include "common/paths.hpp"
 #include "http/client.hpp"
@@ -46,6 +47,7 @@ class Cli {
  public:
   Cli(Paths paths, RbeeConfig config, GlobalOptions options)
       : options_(std::move(options)),
+        paths_(paths),
         services_(paths, config, own_folder()),
         config_(std::move(config)) {}
 
@@ -58,6 +60,40 @@ class Cli {
     // `infer` prints the text on stdout and tells its story on stderr.
     int story_fd = operation.value("operation", "") == "infer" ? STDERR_FILENO : STDOUT_FILENO;
     return run_job(queen, operation, {options_.json, ::isatty(story_fd) == 1});
+  }
+
+  // API keys: plain HTTP calls with the cluster token, which only this machine's user reads.
+  int apikey(const std::string& method, const std::string& path, const Json& body) {
+    if (options_.queen_url.empty()) {
+      if (auto started = services_.ensure_running(); !started) return fail(started.error().message);
+    }
+    auto token = read_cluster_token(paths_.token_file());
+    if (!token) return fail("cannot read the cluster token: " + token.error().message);
+    http::Client queen({queen_url(), *token, 3, 30});
+    auto answer = method == "POST"  ? queen.post_json(path, body)
+                  : method == "GET" ? queen.get_json(path)
+                                    : queen.delete_json(path);
+    if (!answer) return fail(answer.error().message);
+    if (options_.json) {
+      std::printf("%s\n", answer->dump().c_str());
+      return 0;
+    }
+    if (answer->contains("key")) {
+      std::printf("%s\n", (*answer)["key"].get<std::string>().c_str());
+      std::fprintf(stderr,
+                   "rbee: API key %s created; it is shown only now: keep it somewhere safe\n",
+                   (*answer)["api_key"].value("id", "").c_str());
+      return 0;
+    }
+    Json keys =
+        answer->contains("api_keys") ? (*answer)["api_keys"] : Json::array({(*answer)["api_key"]});
+    if (keys.empty()) std::printf("  (no API keys: create one with `rbee apikey create NAME`)\n");
+    for (const auto& key : keys) {
+      std::printf("  %-16s %-20s %-14s %s\n", key.value("id", "").c_str(),
+                  key.value("name", "").c_str(), (key.value("prefix", "") + "…").c_str(),
+                  key.value("state", "").c_str());
+    }
+    return 0;
   }
 
   int queen_start() {
@@ -132,6 +168,7 @@ class Cli {
   }
 
   GlobalOptions options_;
+  Paths paths_;
   LocalServices services_;
   RbeeConfig config_;
 };
@@ -249,6 +286,17 @@ int run_cli(int argc, char** argv) {
     sub->add_option("--hive", catalog_hive, "which hive (default: this machine's)");
   }
 
+  // Client API keys for a queen that listens beyond loopback.
+  std::string key_name;
+  std::string key_id;
+  auto* apikey = subcommand(app, "apikey", "API keys for OpenAI clients of a non-loopback queen");
+  apikey->require_subcommand(1);
+  auto* apikey_create = subcommand(*apikey, "create", "make a key (printed once)");
+  apikey_create->add_option("name", key_name, "what the key is for")->required();
+  auto* apikey_list = subcommand(*apikey, "list", "every key, active or revoked");
+  auto* apikey_revoke = subcommand(*apikey, "revoke", "stop a key from working");
+  apikey_revoke->add_option("id", key_id, "key id (from `rbee apikey list`)")->required();
+
   // Inference through the queen's scheduler.
   std::string prompt;
   int64_t max_tokens = 128;
@@ -313,6 +361,9 @@ int run_cli(int argc, char** argv) {
     }
     reference = std::filesystem::absolute(reference).lexically_normal().string();
   };
+  if (apikey_create->parsed()) return cli.apikey("POST", "/v1/apikeys", Json{{"name", key_name}});
+  if (apikey_list->parsed()) return cli.apikey("GET", "/v1/apikeys", Json());
+  if (apikey_revoke->parsed()) return cli.apikey("DELETE", "/v1/apikeys/" + key_id, Json());
   if (infer->parsed()) {
     absolute_if_local_file(model_ref, infer_hive.empty() || infer_hive == config->hive.hive_id);
     Json operation{{"operation", "infer"},

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <thread>
 
 #include "common/clock.hpp"
@@ -12,6 +13,7 @@
 #include "http/server.hpp"
 #include "jobs/job_registry.hpp"
 #include "jobs/job_routes.hpp"
+#include "queen/api_keys.hpp"
 #include "queen/hive_forwarder.hpp"
 #include "queen/hive_registry.hpp"
 #include "queen/inference.hpp"
@@ -21,6 +23,14 @@
 namespace rbee::queen {
 
 using contracts::Json;
+
+namespace {
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
 
 struct QueenApp::Impl {
   QueenOptions options;
@@ -32,6 +42,9 @@ struct QueenApp::Impl {
   std::string cluster_token;
   Scheduler scheduler;
   InferenceService inference;
+  std::unique_ptr<ApiKeyStore> api_keys;  // opened at bind()
+  // Beyond loopback the OpenAI endpoints take client API keys (ARCHITECTURE.md §6).
+  bool require_api_key = false;
   std::thread server_thread;
   int port = 0;
   int64_t started_steady_ms = now_steady_ms();
@@ -53,6 +66,23 @@ struct QueenApp::Impl {
     Json list = Json::array();
     for (const auto& entry : hives.list()) list.push_back(to_json(entry));
     return list;
+  }
+
+  // nullopt when the request may use the OpenAI endpoints.
+  std::optional<http::Response> check_api_key(const http::Request& req) const {
+    if (!require_api_key) return std::nullopt;
+    std::string authorization = req.header("Authorization");
+    const std::string bearer = "Bearer ";
+    if (authorization.rfind(bearer, 0) == 0 &&
+        api_keys->valid(authorization.substr(bearer.size()))) {
+      return std::nullopt;
+    }
+    return http::openai_error_response(
+        Error{ErrorCode::kUnauthenticated,
+              authorization.empty()
+                  ? "this queen needs an API key (Authorization: Bearer <key>); create one on "
+                    "its machine with `rbee apikey create NAME`"
+                  : "the API key is not valid (unknown or revoked)"});
   }
 
   Json workers_json() const {
@@ -194,14 +224,47 @@ struct QueenApp::Impl {
     server.route("GET", "/v1/workers", http::Access::kPublic, [this](const http::Request&) {
       return http::json_response(200, Json{{"workers", workers_json()}});
     });
-    server.route("GET", "/v1/models", http::Access::kPublic,
-                 [this](const http::Request&) { return inference.list_models(); });
+    server.route("GET", "/v1/models", http::Access::kPublic, [this](const http::Request& req) {
+      if (auto refused = check_api_key(req)) return *refused;
+      return inference.list_models();
+    });
     for (const char* path : {"/v1/completions", "/v1/chat/completions"}) {
       server.route("POST", path, http::Access::kPublic,
                    [this, path = std::string(path)](const http::Request& req) {
+                     if (auto refused = check_api_key(req)) return *refused;
                      return inference.relay_openai(req, path);
                    });
     }
+    // API keys are managed by whoever holds the cluster token: the machine's own CLI.
+    server.route("POST", "/v1/apikeys", http::Access::kClusterToken,
+                 [this](const http::Request& req) {
+                   auto body = contracts::parse_json_text(req.body);
+                   if (!body) return http::error_response(body.error());
+                   contracts::ObjectReader reader(*body, "");
+                   std::string name;
+                   if (auto read = reader.required_string("name", name); !read) {
+                     return http::error_response(read.error());
+                   }
+                   auto created = api_keys->create(name);
+                   if (!created) return http::error_response(created.error());
+                   logger("queen")->info("API key {} ('{}') created", created->info.id, name);
+                   return http::json_response(
+                       201, Json{{"key", created->key}, {"api_key", to_json(created->info)}});
+                 });
+    server.route("GET", "/v1/apikeys", http::Access::kClusterToken, [this](const http::Request&) {
+      auto listed = api_keys->list();
+      if (!listed) return http::error_response(listed.error());
+      Json keys = Json::array();
+      for (const auto& key : *listed) keys.push_back(to_json(key));
+      return http::json_response(200, Json{{"api_keys", keys}});
+    });
+    server.route("DELETE", "/v1/apikeys/([A-Za-z0-9-]+)", http::Access::kClusterToken,
+                 [this](const http::Request& req) {
+                   auto revoked = api_keys->revoke(req.path_params.at(0));
+                   if (!revoked) return http::error_response(revoked.error());
+                   logger("queen")->info("API key {} revoked", revoked->id);
+                   return http::json_response(200, Json{{"api_key", to_json(*revoked)}});
+                 });
     server.route("POST", "/v1/shutdown", http::Access::kClusterToken, [this](const http::Request&) {
       logger("queen")->info("shutdown requested over HTTP");
       on_shutdown_request();
@@ -225,6 +288,9 @@ Result<int> QueenApp::bind() {
   RBEE_ASSIGN_OR_RETURN(impl_->cluster_token,
                         load_or_create_cluster_token(impl_->options.paths.token_file()));
   impl_->server.set_cluster_token(impl_->cluster_token);
+  RBEE_ASSIGN_OR_RETURN(impl_->api_keys,
+                        ApiKeyStore::open(impl_->options.paths.state_dir / "queen.db"));
+  impl_->require_api_key = !is_loopback_host(impl_->options.config.host);
   RBEE_ASSIGN_OR_RETURN(int port,
                         impl_->server.bind(impl_->options.config.host, impl_->options.config.port));
   impl_->port = port;

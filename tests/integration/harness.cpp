@@ -168,8 +168,8 @@ RbeeHome::RbeeHome(double heartbeat_s) : heartbeat_s_(heartbeat_s) {
   worker_port_min_ = std::uniform_int_distribution<int>(20000, 60000 - kWorkerPorts)(random);
   worker_port_max_ = worker_port_min_ + kWorkerPorts - 1;
   std::filesystem::create_directories(config_dir());
-  base_config_ = "[queen]\nport = " + std::to_string(queen_port_) +
-                 "\n\n[hive]\nport = " + std::to_string(hive_port_) +
+  queen_settings_ = {{"port", std::to_string(queen_port_)}};
+  base_config_ = "\n[hive]\nport = " + std::to_string(hive_port_) +
                  "\nheartbeat_s = " + std::to_string(heartbeat_s) + "\n";
   workers_settings_ = {{"port_min", std::to_string(worker_port_min_)},
                        {"port_max", std::to_string(worker_port_max_)},
@@ -200,11 +200,19 @@ RbeeHome::~RbeeHome() {
 }
 
 void RbeeHome::write_config() const {
+  std::string queen = "[queen]\n";
+  for (const auto& [key, value] : queen_settings_) queen += key + " = " + value + "\n";
   std::string workers = "\n[workers]\n";
   for (const auto& [key, value] : workers_settings_) workers += key + " = " + value + "\n";
-  if (!write_file_atomic(config_dir() / "config.toml", base_config_ + workers + appended_config_)) {
+  if (!write_file_atomic(config_dir() / "config.toml",
+                         queen + base_config_ + workers + appended_config_)) {
     std::abort();
   }
+}
+
+void RbeeHome::set_queen_setting(const std::string& key, const std::string& value) {
+  queen_settings_[key] = value;
+  write_config();
 }
 
 void RbeeHome::set_workers_setting(const std::string& key, const std::string& value) {

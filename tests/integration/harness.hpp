@@ -86,6 +86,8 @@ class RbeeHome {
   void append_config(const std::string& toml);
   // Sets `key = value` (TOML value text) in config.toml's [workers] table.
   void set_workers_setting(const std::string& key, const std::string& value);
+  // The same for the [queen] table (its port is set already).
+  void set_queen_setting(const std::string& key, const std::string& value);
   int worker_port_min() const { return worker_port_min_; }
   int worker_port_max() const { return worker_port_max_; }
   // The pids of the worker processes that have record files under the state folder and
@@ -117,6 +119,7 @@ class RbeeHome {
   std::map<std::string, std::string> extra_env_;
   std::string base_config_;
   std::map<std::string, std::string> workers_settings_;
+  std::map<std::string, std::string> queen_settings_;
   std::string appended_config_;
 
   void write_config() const;
