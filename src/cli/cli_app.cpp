@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -145,6 +146,53 @@ class Cli {
     return hive != 0 ? hive : queen;
   }
 
+  int hive_add(RemoteHiveConfig remote, bool replace) {
+    if (remote.alias == config_.hive.hive_id) {
+      return fail("'" + remote.alias + "' is this machine's own hive; pick another alias", 2);
+    }
+    auto path = paths_.config_dir / "hives.toml";
+    auto hives = load_hives_file(path);
+    if (!hives) return fail(hives.error().message, 2);
+    if (auto valid = validate_remote_hive(remote); !valid) return fail(valid.error().message, 2);
+    auto same = std::find_if(hives->begin(), hives->end(),
+                             [&](const auto& hive) { return hive.alias == remote.alias; });
+    if (same != hives->end()) {
+      if (!replace) {
+        return fail("hive '" + remote.alias + "' is already in " + path.string() +
+                        " (--replace to change it)",
+                    2);
+      }
+      *same = remote;
+    } else {
+      hives->push_back(remote);
+    }
+    if (auto saved = save_hives_file(path, *hives); !saved) return fail(saved.error().message);
+    if (options_.json) {
+      std::printf("%s\n", Json{{"added", remote.alias}, {"file", path.string()}}.dump().c_str());
+    } else {
+      std::printf("hive '%s' (%s%s%s:%d) is in %s\n", remote.alias.c_str(), remote.user.c_str(),
+                  remote.user.empty() ? "" : "@", remote.host.c_str(), remote.ssh_port,
+                  path.c_str());
+    }
+    return 0;
+  }
+
+  int hive_remove(const std::string& alias) {
+    auto path = paths_.config_dir / "hives.toml";
+    auto hives = load_hives_file(path);
+    if (!hives) return fail(hives.error().message, 2);
+    auto before = hives->size();
+    std::erase_if(*hives, [&](const auto& hive) { return hive.alias == alias; });
+    if (hives->size() == before) return fail("no hive '" + alias + "' in " + path.string(), 1);
+    if (auto saved = save_hives_file(path, *hives); !saved) return fail(saved.error().message);
+    if (options_.json) {
+      std::printf("%s\n", Json{{"removed", alias}}.dump().c_str());
+    } else {
+      std::printf("hive '%s' removed from %s\n", alias.c_str(), path.c_str());
+    }
+    return 0;
+  }
+
   int hive_start(const std::string& alias) {
     if (alias != config_.hive.hive_id) return remote_hive_not_yet(alias);
     if (auto started = services_.ensure_running(); !started) return fail(started.error().message);
@@ -209,6 +257,21 @@ int run_cli(int argc, char** argv) {
   auto* hive_list = subcommand(*hive, "list", "every hive the queen knows");
   auto* hive_check = subcommand(*hive, "check", "run the hive's self-check through the queen");
   hive_check->add_option("--duration", check_duration_s, "keep checking for this many seconds");
+  RemoteHiveConfig remote;
+  bool replace = false;
+  auto* hive_add = subcommand(*hive, "add", "add a remote machine to hives.toml");
+  hive_add->add_option("alias", remote.alias, "its name (also its hive id)")->required();
+  hive_add->add_option("--host", remote.host, "ssh host name or address")->required();
+  hive_add->add_option("--user", remote.user, "ssh user (default: ssh's)");
+  hive_add->add_option("--ssh-port", remote.ssh_port, "ssh port")->capture_default_str();
+  hive_add->add_option("--identity", remote.identity_file, "ssh identity file");
+  hive_add->add_option("--hive-port", remote.hive_port, "port the hive listens on")
+      ->capture_default_str();
+  hive_add->add_option("--queen-url", remote.queen_url, "how that machine reaches the queen");
+  hive_add->add_flag("--replace", replace, "replace an entry with the same alias");
+  std::string remove_alias;
+  auto* hive_remove = subcommand(*hive, "remove", "remove a remote machine from hives.toml");
+  hive_remove->add_option("alias", remove_alias, "its name")->required();
   for (auto* sub : {hive_start, hive_stop, hive_status, hive_list, hive_check}) {
     sub->add_option("--hive", hive_alias, "which hive (default: this machine's)");
   }
@@ -342,6 +405,8 @@ int run_cli(int argc, char** argv) {
     if (queen->got_subcommand("stop")) return cli.stop(kQueenProgram);
     return cli.queen_status();
   }
+  if (hive_add->parsed()) return cli.hive_add(remote, replace);
+  if (hive_remove->parsed()) return cli.hive_remove(remove_alias);
   if (hive_start->parsed()) return cli.hive_start(hive_alias);
   if (hive_stop->parsed()) return cli.hive_stop(hive_alias);
   if (hive_status->parsed()) return cli.job(Json{{"operation", "hive_get"}, {"alias", hive_alias}});

@@ -36,6 +36,14 @@ std::string format_device(const Json& device) {
 }
 
 std::string format_hive(const Json& hive) {
+  if (!hive.contains("last_seen_ago_ms") && hive.contains("configured")) {
+    const Json& ssh = hive["configured"];
+    std::string user = string_field(ssh, "user");
+    return fmt::format("  {:<16} {:<12} {}  (in hives.toml: ssh {}{}:{})\n",
+                       string_field(hive, "hive_id"), string_field(hive, "state"),
+                       string_field(hive, "url"), user.empty() ? "" : user + "@",
+                       string_field(ssh, "host"), int_field(ssh, "ssh_port"));
+  }
   std::string out =
       fmt::format("  {:<16} {:<12} {}  (last heartbeat {} ago)\n", string_field(hive, "hive_id"),
                   string_field(hive, "state"), string_field(hive, "url"),

@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include "common/files.hpp"
@@ -228,6 +230,143 @@ Result<RbeeConfig> load_config(const std::filesystem::path& path) {
     return std::move(text).error();
   }
   return parse_config(*text, path.string());
+}
+
+}  // namespace rbee
+
+namespace rbee {
+namespace {
+
+bool is_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+}
+
+Status remote_hive_error(const RemoteHiveConfig& hive, const std::string& what) {
+  return make_error(ErrorCode::kInvalidArgument, "hive '" + hive.alias + "': " + what);
+}
+
+// TOML basic strings: quote and escape.
+std::string toml_string(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+Status validate_remote_hive(const RemoteHiveConfig& hive) {
+  bool alias_ok =
+      !hive.alias.empty() && hive.alias.size() <= 64 && hive.alias != "." && hive.alias != "..";
+  for (char c : hive.alias) alias_ok = alias_ok && is_name_char(c);
+  if (!alias_ok) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "hive alias '" + hive.alias +
+                          "' must be 1-64 characters of letters, digits, '.', '_' or '-'");
+  }
+  // Host and user go into an ssh command line as single arguments: no spaces, no option-like
+  // leading '-', nothing a shell on the other side could read as syntax.
+  bool host_ok = !hive.host.empty() && hive.host.size() <= 253 && hive.host[0] != '-';
+  for (char c : hive.host) host_ok = host_ok && (is_name_char(c) || c == ':' || c == '%');
+  if (!host_ok)
+    return remote_hive_error(hive, "host '" + hive.host + "' is not a host name or address");
+  bool user_ok = hive.user.size() <= 32 && (hive.user.empty() || hive.user[0] != '-');
+  for (char c : hive.user) user_ok = user_ok && is_name_char(c);
+  if (!user_ok) return remote_hive_error(hive, "user '" + hive.user + "' is not a user name");
+  if (hive.ssh_port < 1 || hive.ssh_port > 65535) {
+    return remote_hive_error(hive, "ssh_port must be between 1 and 65535");
+  }
+  if (hive.hive_port < 1 || hive.hive_port > 65535) {
+    return remote_hive_error(hive, "hive_port must be between 1 and 65535");
+  }
+  for (char c : hive.identity_file) {
+    if (static_cast<unsigned char>(c) < 0x20) {
+      return remote_hive_error(hive, "identity_file contains a control character");
+    }
+  }
+  if (!hive.queen_url.empty() && hive.queen_url.rfind("http://", 0) != 0 &&
+      hive.queen_url.rfind("https://", 0) != 0) {
+    return remote_hive_error(hive, "queen_url must be an http:// or https:// URL");
+  }
+  return ok_status();
+}
+
+Result<std::vector<RemoteHiveConfig>> parse_hives_file(const std::string& text,
+                                                       const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      where(source_name, e.source()) + ": " + std::string(e.description()));
+  }
+  std::vector<RemoteHiveConfig> hives;
+  for (const auto& [key, node] : root) {
+    if (key.str() != "hives") {
+      return config_error(
+          source_name, node,
+          "unknown section '" + std::string(key.str()) + "' (entries are [hives.<alias>])");
+    }
+  }
+  const toml::table* table = root["hives"].as_table();
+  if (!table) return hives;
+  for (const auto& [alias, node] : *table) {
+    const toml::table* entry = node.as_table();
+    if (!entry) {
+      return config_error(source_name, node,
+                          "'hives." + std::string(alias.str()) + "' must be a table");
+    }
+    RemoteHiveConfig hive;
+    hive.alias = std::string(alias.str());
+    TableReader reader(*entry, "hives." + hive.alias, source_name);
+    RBEE_RETURN_IF_ERROR(reader.read_string("host", hive.host));
+    RBEE_RETURN_IF_ERROR(reader.read_string("user", hive.user));
+    RBEE_RETURN_IF_ERROR(reader.read_int("ssh_port", hive.ssh_port));
+    RBEE_RETURN_IF_ERROR(reader.read_string("identity_file", hive.identity_file));
+    RBEE_RETURN_IF_ERROR(reader.read_int("hive_port", hive.hive_port));
+    RBEE_RETURN_IF_ERROR(reader.read_string("queen_url", hive.queen_url));
+    RBEE_RETURN_IF_ERROR(reader.reject_unknown());
+    if (auto valid = validate_remote_hive(hive); !valid) {
+      return config_error(source_name, node, valid.error().message);
+    }
+    hives.push_back(std::move(hive));
+  }
+  std::sort(hives.begin(), hives.end(),
+            [](const auto& a, const auto& b) { return a.alias < b.alias; });
+  return hives;
+}
+
+Result<std::vector<RemoteHiveConfig>> load_hives_file(const std::filesystem::path& path) {
+  auto text = read_file(path);
+  if (!text) {
+    if (text.error().code == ErrorCode::kNotFound) return std::vector<RemoteHiveConfig>{};
+    return std::move(text).error();
+  }
+  return parse_hives_file(*text, path.string());
+}
+
+std::string format_hives_file(const std::vector<RemoteHiveConfig>& hives) {
+  std::string out = "# Remote hives: `rbee hive add|remove` edit this file.\n";
+  for (const auto& hive : hives) {
+    out += "\n[hives." + hive.alias + "]\n";
+    out += "host = " + toml_string(hive.host) + "\n";
+    if (!hive.user.empty()) out += "user = " + toml_string(hive.user) + "\n";
+    out += "ssh_port = " + std::to_string(hive.ssh_port) + "\n";
+    if (!hive.identity_file.empty()) {
+      out += "identity_file = " + toml_string(hive.identity_file) + "\n";
+    }
+    out += "hive_port = " + std::to_string(hive.hive_port) + "\n";
+    if (!hive.queen_url.empty()) out += "queen_url = " + toml_string(hive.queen_url) + "\n";
+  }
+  return out;
+}
+
+Status save_hives_file(const std::filesystem::path& path,
+                       const std::vector<RemoteHiveConfig>& hives) {
+  for (const auto& hive : hives) RBEE_RETURN_IF_ERROR(validate_remote_hive(hive));
+  return write_file_atomic(path, format_hives_file(hives));
 }
 
 }  // namespace rbee

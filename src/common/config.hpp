@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -74,5 +75,31 @@ Result<RbeeConfig> parse_config(const std::string& text, const std::string& sour
 
 // Loads `path`; a missing file means defaults.
 Result<RbeeConfig> load_config(const std::filesystem::path& path);
+
+// One remote machine in hives.toml (`[hives.<alias>]`): how to reach it over ssh, where its
+// hive listens, and the address it should use to reach the queen.
+struct RemoteHiveConfig {
+  std::string alias;  // also its hive id
+  std::string host;   // ssh host name or address
+  std::string user;   // empty: ssh's default
+  int ssh_port = 22;
+  std::string identity_file;  // empty: ssh's default keys
+  int hive_port = kDefaultHivePort;
+  std::string queen_url;  // how the hive reaches the queen; empty: decided at start
+};
+
+// Parses hives.toml text; a syntax error, unknown key, wrong type or invalid value is
+// kInvalidArgument naming `source_name` and the line. Sorted by alias.
+Result<std::vector<RemoteHiveConfig>> parse_hives_file(const std::string& text,
+                                                       const std::string& source_name);
+// A missing file means no remote hives.
+Result<std::vector<RemoteHiveConfig>> load_hives_file(const std::filesystem::path& path);
+// The TOML text for `hives` (what parse_hives_file reads back).
+std::string format_hives_file(const std::vector<RemoteHiveConfig>& hives);
+// Checks one entry (the alias grammar of hive ids, host, user, ports, queen URL).
+Status validate_remote_hive(const RemoteHiveConfig& hive);
+// Writes the file atomically (temp + fsync + rename).
+Status save_hives_file(const std::filesystem::path& path,
+                       const std::vector<RemoteHiveConfig>& hives);
 
 }  // namespace rbee

@@ -114,3 +114,55 @@ TEST(ConfigTest, LoadsFileFromDisk) {
 
 }  // namespace
 }  // namespace rbee
+
+namespace rbee {
+namespace {
+
+TEST(HivesFileTest, RoundTripsEveryField) {
+  RemoteHiveConfig gpu;
+  gpu.alias = "gpu-box";
+  gpu.host = "192.168.1.20";
+  gpu.user = "rbee";
+  gpu.ssh_port = 2222;
+  gpu.identity_file = "/home/me/.ssh/id \"rbee\"";
+  gpu.hive_port = 7836;
+  gpu.queen_url = "http://192.168.1.10:7833";
+  RemoteHiveConfig laptop;
+  laptop.alias = "laptop";
+  laptop.host = "laptop.local";
+  auto parsed = parse_hives_file(format_hives_file({laptop, gpu}), "hives.toml");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  ASSERT_EQ(parsed->size(), 2u);
+  const auto& first = (*parsed)[0];  // sorted by alias
+  EXPECT_EQ(first.alias, "gpu-box");
+  EXPECT_EQ(first.user, "rbee");
+  EXPECT_EQ(first.ssh_port, 2222);
+  EXPECT_EQ(first.identity_file, gpu.identity_file);
+  EXPECT_EQ(first.hive_port, 7836);
+  EXPECT_EQ(first.queen_url, gpu.queen_url);
+  EXPECT_EQ((*parsed)[1].ssh_port, 22);
+  EXPECT_EQ((*parsed)[1].hive_port, kDefaultHivePort);
+}
+
+TEST(HivesFileTest, MistakesNameTheLine) {
+  auto unknown = parse_hives_file("[hives.a]\nhost = \"h\"\nport = 1\n", "hives.toml");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("hives.toml"), std::string::npos);
+  EXPECT_NE(unknown.error().message.find("hives.toml:3"), std::string::npos)
+      << unknown.error().message;
+  for (const char* bad :
+       {"[hives.a]\nhost = \"-oProxyCommand=x\"\n", "[hives.a]\nhost = \"a b\"\n",
+        "[hives.a]\nhost = \"h\"\nuser = \"-x\"\n", "[hives.a]\nhost = \"h\"\nssh_port = 0\n",
+        "[hives.a]\nhost = \"h\"\nqueen_url = \"ftp://q\"\n", "[other]\n", "[hives.a]\n"}) {
+    EXPECT_FALSE(parse_hives_file(bad, "hives.toml")) << bad;
+  }
+}
+
+TEST(HivesFileTest, MissingFileMeansNoRemoteHives) {
+  auto hives = load_hives_file("/nonexistent/rbee/hives.toml");
+  ASSERT_TRUE(hives) << hives.error().message;
+  EXPECT_TRUE(hives->empty());
+}
+
+}  // namespace
+}  // namespace rbee

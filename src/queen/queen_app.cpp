@@ -68,6 +68,36 @@ struct QueenApp::Impl {
     return list;
   }
 
+  static Json configured_json(const RemoteHiveConfig& remote) {
+    return Json{{"host", remote.host},           {"user", remote.user},
+                {"ssh_port", remote.ssh_port},   {"identity_file", remote.identity_file},
+                {"hive_port", remote.hive_port}, {"queen_url", remote.queen_url}};
+  }
+
+  // The registry plus the remote hives of hives.toml that have not reported (yet): those show
+  // as "not running", each with its ssh settings under "configured".
+  Result<Json> hives_with_config_json() const {
+    RBEE_ASSIGN_OR_RETURN(std::vector<RemoteHiveConfig> remotes,
+                          load_hives_file(options.paths.config_dir / "hives.toml"));
+    Json list = hives_json();
+    for (const auto& remote : remotes) {
+      bool registered = false;
+      for (auto& hive : list) {
+        if (hive.value("hive_id", "") != remote.alias) continue;
+        hive["configured"] = configured_json(remote);
+        registered = true;
+      }
+      if (!registered) {
+        list.push_back(
+            Json{{"hive_id", remote.alias},
+                 {"state", "not running"},
+                 {"url", "http://" + remote.host + ":" + std::to_string(remote.hive_port)},
+                 {"configured", configured_json(remote)}});
+      }
+    }
+    return list;
+  }
+
   // nullopt when the request may use the OpenAI endpoints.
   std::optional<http::Response> check_api_key(const http::Request& req) const {
     if (!require_api_key) return std::nullopt;
@@ -152,18 +182,23 @@ struct QueenApp::Impl {
     }
     if (std::holds_alternative<contracts::HiveListOperation>(operation)) {
       return jobs::PlannedJob{name, [this](jobs::JobContext& job) -> Status {
-                                job.result(Json{{"hives", hives_json()}});
+                                RBEE_ASSIGN_OR_RETURN(Json list, hives_with_config_json());
+                                job.result(Json{{"hives", list}});
                                 return ok_status();
                               }};
     }
     const auto& get = std::get<contracts::HiveGetOperation>(operation);
-    return jobs::PlannedJob{name, [this, alias = get.alias](jobs::JobContext& job) -> Status {
-                              auto entry = hives.get(alias);
-                              if (!entry)
-                                return Error{ErrorCode::kNotFound, "unknown hive '" + alias + "'"};
-                              job.result(Json{{"hive", to_json(*entry)}});
-                              return ok_status();
-                            }};
+    return jobs::PlannedJob{
+        name, [this, alias = get.alias](jobs::JobContext& job) -> Status {
+          RBEE_ASSIGN_OR_RETURN(Json list, hives_with_config_json());
+          for (const auto& hive : list) {
+            if (hive.value("hive_id", "") != alias) continue;
+            job.result(Json{{"hive", hive}});
+            return ok_status();
+          }
+          return Error{ErrorCode::kNotFound,
+                       "unknown hive '" + alias + "' (not reporting, not in hives.toml)"};
+        }};
   }
 
   void register_routes() {

@@ -163,3 +163,54 @@ TEST(CliTest, CtrlCCancelsTheJobOnTheServer) {
 
 }  // namespace
 }  // namespace rbee::integration
+
+namespace rbee::integration {
+namespace {
+
+TEST(CliTest, HiveAddAndRemoveEditHivesTomlAndTheQueenListsThem) {
+  RbeeHome home;
+  auto added = home.rbee(
+      {"hive", "add", "gpu-box", "--host", "192.168.50.7", "--user", "rbee", "--ssh-port", "2222"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  auto text = read_file(home.config_dir() / "hives.toml");
+  ASSERT_TRUE(text);
+  EXPECT_NE(text->find("[hives.gpu-box]"), std::string::npos) << *text;
+  // A second add of the same alias is refused; a bad host is refused and changes nothing.
+  EXPECT_EQ(home.rbee({"hive", "add", "gpu-box", "--host", "10.0.0.1"}).exit_code, 2);
+  EXPECT_EQ(home.rbee({"hive", "add", "evil", "--host", "-oProxyCommand=touch /tmp/x"}).exit_code,
+            2);
+  EXPECT_EQ(*read_file(home.config_dir() / "hives.toml"), *text);
+
+  auto listed = home.rbee({"--json", "hive", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  Json hives = Json::parse(listed.out)["hives"];
+  bool found = false;
+  for (const auto& hive : hives) {
+    if (hive["hive_id"] != "gpu-box") continue;
+    found = true;
+    EXPECT_EQ(hive["state"], "not running");
+    EXPECT_EQ(hive["configured"]["ssh_port"], 2222);
+    EXPECT_EQ(hive["configured"]["user"], "rbee");
+  }
+  EXPECT_TRUE(found) << listed.out;
+  auto human = home.rbee({"hive", "list"});
+  EXPECT_NE(human.out.find("ssh rbee@192.168.50.7:2222"), std::string::npos) << human.out;
+
+  ASSERT_EQ(home.rbee({"hive", "remove", "gpu-box"}).exit_code, 0);
+  EXPECT_EQ(home.rbee({"hive", "remove", "gpu-box"}).exit_code, 1);
+  auto after = home.rbee({"--json", "hive", "list"});
+  EXPECT_EQ(after.out.find("gpu-box"), std::string::npos) << after.out;
+}
+
+TEST(CliTest, BrokenHivesTomlIsAClearErrorWithTheLine) {
+  RbeeHome home;
+  ASSERT_TRUE(write_file_atomic(home.config_dir() / "hives.toml",
+                                "[hives.a]\nhost = \"h\"\nsshport = 22\n"));
+  auto added = home.rbee({"hive", "add", "b", "--host", "h2"});
+  EXPECT_EQ(added.exit_code, 2);
+  EXPECT_NE(added.err.find("hives.toml:3"), std::string::npos) << added.err;
+  EXPECT_NE(added.err.find("sshport"), std::string::npos) << added.err;
+}
+
+}  // namespace
+}  // namespace rbee::integration
