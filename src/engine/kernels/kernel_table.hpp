@@ -33,6 +33,21 @@ using QuantizeRowFn = void (*)(const float* __restrict src, void* __restrict dst
 // The dot product of a weight row `x` with an activation row `y` already in the weight
 // type's vec_dot_type.
 using VecDotFn = float (*)(const void* __restrict x, const void* __restrict y, int64_t n);
+// An optional faster matrix-vector path of a weight type: the activation prepared once per
+// product in the kernel's own layout, then many rows dotted with it. The layout starts with
+// the activation row in vec_dot_type, exactly as quantize_row writes it; each row's result
+// is exactly vec_dot's with that row. Rows are independent, so results never depend on how
+// a matrix is split across threads.
+struct MatvecKernel {
+  // Bytes of the prepared activation of `n` columns.
+  size_t (*activation_bytes)(int64_t n) = nullptr;
+  // Writes the prepared activation of x[0..n) to `activation` (activation_bytes(n) bytes).
+  void (*prepare)(const float* __restrict x, void* __restrict activation, int64_t n) = nullptr;
+  // out[r] = vec_dot(row r, activation row) for r < n_rows, rows `row_stride` bytes apart
+  // from `x`.
+  void (*dot_rows)(const void* __restrict x, size_t row_stride, const void* __restrict activation,
+                   float* __restrict out, int64_t n_rows, int64_t n) = nullptr;
+};
 
 struct KernelTraits {
   KernelType type = KernelType::kF32;
@@ -43,6 +58,9 @@ struct KernelTraits {
   QuantizeRowFn quantize_row = nullptr;      // float -> blocks
   // nullptr for the activation-only types (Q8_1, Q8_K), which are never weights.
   VecDotFn vec_dot = nullptr;
+  // Optional (only fast tables have them); nullptr: matvec quantizes the activation with
+  // vec_dot_type's quantize_row and calls vec_dot row by row.
+  const MatvecKernel* matvec = nullptr;
   KernelType vec_dot_type = KernelType::kF32;  // the activation format vec_dot expects
 };
 

@@ -7,14 +7,20 @@ namespace rbee::engine::kernels {
 
 size_t activation_bytes(KernelType weight_type, int64_t n_cols) {
   const KernelTraits& weights = type_traits(weight_type);
-  return row_bytes(type_traits(weights.vec_dot_type), n_cols);
+  const size_t plain = row_bytes(type_traits(weights.vec_dot_type), n_cols);
+  return weights.matvec != nullptr ? weights.matvec->activation_bytes(n_cols) : plain;
 }
 
 void quantize_activation(KernelType weight_type, const float* __restrict x, int64_t n_cols,
                          std::span<std::byte> activation) {
-  const KernelTraits& traits = type_traits(type_traits(weight_type).vec_dot_type);
-  RBEE_CHECK(activation.size() >= row_bytes(traits, n_cols), "activation scratch too small");
-  traits.quantize_row(x, activation.data(), n_cols);
+  RBEE_CHECK(activation.size() >= activation_bytes(weight_type, n_cols),
+             "activation scratch too small");
+  const KernelTraits& weights = type_traits(weight_type);
+  if (weights.matvec != nullptr) {
+    weights.matvec->prepare(x, activation.data(), n_cols);
+  } else {
+    type_traits(weights.vec_dot_type).quantize_row(x, activation.data(), n_cols);
+  }
 }
 
 void matvec_rows(KernelType weight_type, const void* __restrict weights, int64_t n_cols,
@@ -25,6 +31,11 @@ void matvec_rows(KernelType weight_type, const void* __restrict weights, int64_t
   RBEE_CHECK(0 <= row_begin && row_begin <= row_end, "bad row range");
   const size_t stride_bytes = row_bytes(traits, n_cols);
   const auto* base = static_cast<const std::byte*>(weights);
+  if (traits.matvec != nullptr) {
+    traits.matvec->dot_rows(base + static_cast<size_t>(row_begin) * stride_bytes, stride_bytes,
+                            activation, y + row_begin, row_end - row_begin, n_cols);
+    return;
+  }
   for (int64_t r = row_begin; r < row_end; ++r) {
     y[r] = traits.vec_dot(base + static_cast<size_t>(r) * stride_bytes, activation, n_cols);
   }

@@ -12,7 +12,10 @@
 // float where the scalar F32/F16/BF16 dots accumulate in double. The activation quantizers
 // (Q8_0, Q8_1, Q8_K, F16, BF16) give the scalar quantizers' bytes exactly for finite input.
 
+#include <cstddef>
 #include <cstdint>
+
+#include "engine/kernels/kernel_table.hpp"
 
 namespace rbee::engine::kernels::simd {
 
@@ -35,6 +38,9 @@ float vec_dot_q3_k_q8_k_avx2(const void* __restrict x, const void* __restrict y,
 float vec_dot_q4_k_q8_k_avx2(const void* __restrict x, const void* __restrict y, int64_t n);
 float vec_dot_q5_k_q8_k_avx2(const void* __restrict x, const void* __restrict y, int64_t n);
 float vec_dot_q6_k_q8_k_avx2(const void* __restrict x, const void* __restrict y, int64_t n);
+
+// Matrix-vector paths with a prepared activation (see MatvecKernel in kernel_table.hpp).
+extern const MatvecKernel kMatvecQ4_0Avx2;
 
 // Activation quantizers (the table's QuantizeRowFn), bit-exact with the scalar ones.
 void quantize_row_f16_avx2(const float* __restrict x, void* __restrict y, int64_t n);

@@ -20,12 +20,15 @@ RBEE_AVX2 static inline float f16(uint16_t h) {
   return _cvtsh_ss(h);
 }
 
+// The sum of the 4 floats of v.
+RBEE_AVX2 static inline float hsum(__m128 v) {
+  const __m128 s = _mm_add_ps(v, _mm_movehl_ps(v, v));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
 // The sum of the 8 floats of v.
 RBEE_AVX2 static inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
+  return hsum(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
 }
 
 // The sum of the 8 int32 of v.

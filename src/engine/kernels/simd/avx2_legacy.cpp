@@ -1,5 +1,5 @@
-// AVX2 kernels of the 32-value block types: Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 dots, and the
-// Q8_0 and Q8_1 activation quantizers. See avx2.hpp.
+// AVX2 kernels of the 32-value block types: Q4_1, Q5_0, Q5_1 and Q8_0 dots, and the Q8_0
+// and Q8_1 activation quantizers (Q4_0 has its own file). See avx2.hpp.
 //
 // Each dot forms one block's integer sum exactly (in 8 int32 lanes), scales it by the
 // product of the two block scales in float and accumulates with FMA; blocks of an offset
@@ -10,7 +10,6 @@
 #if defined(__x86_64__)
 
 #include "engine/kernels/float16.hpp"
-#include "engine/kernels/q4_0.hpp"
 #include "engine/kernels/q4_1.hpp"
 #include "engine/kernels/q5_0.hpp"
 #include "engine/kernels/q5_1.hpp"
@@ -22,9 +21,6 @@ namespace rbee::engine::kernels::simd {
 namespace {
 
 // The 32 values of a block as bytes, in element order.
-RBEE_AVX2 inline __m256i values(const BlockQ4_0& b) {  // q - 8, in [-8, 7]
-  return _mm256_sub_epi8(nibbles_32(b.qs), _mm256_set1_epi8(8));
-}
 RBEE_AVX2 inline __m256i values(const BlockQ4_1& b) {  // q, in [0, 15]
   return nibbles_32(b.qs);
 }
@@ -40,23 +36,33 @@ RBEE_AVX2 inline __m256i values(const BlockQ8_0& b) {  // q, in [-128, 127]
   return load256(b.qs);
 }
 
+// One block's term: (int dot of the block) * d_x * d_y in 8 lanes, added to acc; offset
+// types (Q4_1, Q5_1) add m_x * s_y to *offsets.
+template <bool kSigned, bool kOffset, typename Block, typename Activation>
+RBEE_AVX2 inline __m256 add_block(const Block& x, const Activation& y, __m256 acc, float* offsets) {
+  const __m256i a = load256(y.qs);
+  const __m256i sums = kSigned ? dot_i8_i8(values(x), a) : dot_u8_i8(values(x), a);
+  if constexpr (kOffset) *offsets += f16(x.m) * f16(y.s);
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(f16(x.d) * f16(y.d)), acc);
+}
+
 // Sum over blocks of (int dot of block b) * d_x * d_y (+ m_x * s_y for offset types).
-// Two accumulators so that consecutive blocks' FMAs do not wait on each other.
+// Two accumulators in registers, so that consecutive blocks' FMAs do not wait on each other.
 template <typename Block, typename Activation, bool kSigned, bool kOffset>
 RBEE_AVX2 inline float dot_blocks(const void* vx, const void* vy, int64_t n) {
   const auto* __restrict x = static_cast<const Block*>(vx);
   const auto* __restrict y = static_cast<const Activation*>(vy);
   const int64_t nb = detail::n_blocks(n, 32);
-  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  __m256 acc0 = _mm256_setzero_ps();
+  __m256 acc1 = _mm256_setzero_ps();
   float offsets = 0.0f;
-  for (int64_t b = 0; b < nb; ++b) {
-    const __m256i a = load256(y[b].qs);
-    const __m256i sums = kSigned ? dot_i8_i8(values(x[b]), a) : dot_u8_i8(values(x[b]), a);
-    const __m256 scale = _mm256_set1_ps(f16(x[b].d) * f16(y[b].d));
-    acc[b & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc[b & 1]);
-    if constexpr (kOffset) offsets += f16(x[b].m) * f16(y[b].s);
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    acc0 = add_block<kSigned, kOffset>(x[b], y[b], acc0, &offsets);
+    acc1 = add_block<kSigned, kOffset>(x[b + 1], y[b + 1], acc1, &offsets);
   }
-  return hsum(_mm256_add_ps(acc[0], acc[1])) + offsets;
+  if (b < nb) acc0 = add_block<kSigned, kOffset>(x[b], y[b], acc0, &offsets);
+  return hsum(_mm256_add_ps(acc0, acc1)) + offsets;
 }
 
 // Quantizes 32 floats as quantize_block_8bit in q8_0.cpp: q = round-half-even(x * 127 /
@@ -83,9 +89,9 @@ RBEE_AVX2 inline float quantize_block_8bit(const float* __restrict x, int8_t* __
 
 }  // namespace
 
-RBEE_AVX2 float vec_dot_q4_0_q8_0_avx2(const void* __restrict x, const void* __restrict y,
+RBEE_AVX2 float vec_dot_q8_0_q8_0_avx2(const void* __restrict x, const void* __restrict y,
                                        int64_t n) {
-  return dot_blocks<BlockQ4_0, BlockQ8_0, true, false>(x, y, n);
+  return dot_blocks<BlockQ8_0, BlockQ8_0, true, false>(x, y, n);
 }
 
 RBEE_AVX2 float vec_dot_q4_1_q8_1_avx2(const void* __restrict x, const void* __restrict y,
@@ -101,11 +107,6 @@ RBEE_AVX2 float vec_dot_q5_0_q8_0_avx2(const void* __restrict x, const void* __r
 RBEE_AVX2 float vec_dot_q5_1_q8_1_avx2(const void* __restrict x, const void* __restrict y,
                                        int64_t n) {
   return dot_blocks<BlockQ5_1, BlockQ8_1, false, true>(x, y, n);
-}
-
-RBEE_AVX2 float vec_dot_q8_0_q8_0_avx2(const void* __restrict x, const void* __restrict y,
-                                       int64_t n) {
-  return dot_blocks<BlockQ8_0, BlockQ8_0, true, false>(x, y, n);
 }
 
 RBEE_AVX2 void quantize_row_q8_0_avx2(const float* __restrict x, void* __restrict vy, int64_t n) {

@@ -188,6 +188,56 @@ TEST(KernelAvx2Test, MatvecAgreesWithTheFastDots) {
   }
 }
 
+TEST(KernelAvx2Test, MatvecPathsEqualSingleRowDotsExactly) {
+  // A type's matrix-vector path (prepared activation, many rows) gives each row the bits
+  // of the single-row dot with the plain activation, from any first row and for any row
+  // count: thread splits cannot change results. The prepared activation starts with the
+  // plain one.
+  SKIP_WITHOUT_AVX2();
+  int n_types = 0;
+  for (KernelType type : kWeightTypes) {
+    const KernelTraits& fast = fast_table()->at(type);
+    if (fast.matvec == nullptr) continue;
+    ++n_types;
+    const KernelTraits& act = fast_table()->at(fast.vec_dot_type);
+    for (int64_t blocks : {1, 2, 3, 4, 5, 7, 8, 64, 66, 67}) {
+      const int64_t n = fast.block_size * blocks;
+      constexpr int64_t kRows = 11;
+      const size_t stride = row_bytes(fast, n);
+      std::vector<uint64_t> words((stride * kRows + 7) / 8 + 1);
+      auto* bytes = reinterpret_cast<std::byte*>(words.data());
+      for (int64_t r = 0; r < kRows; ++r) {
+        const std::vector<float> w = random_row(n, 40 + static_cast<uint32_t>(r), 0.3f);
+        fast.quantize_row(w.data(), bytes + r * stride, n);
+      }
+      const std::vector<float> x = random_row(n, 77);
+      RowBuffer plain(act.type, n);
+      act.quantize_row(x.data(), plain.data(), n);
+      std::vector<uint64_t> prepared_words(fast.matvec->activation_bytes(n) / 8 + 1);
+      fast.matvec->prepare(x.data(), prepared_words.data(), n);
+      ASSERT_EQ(std::memcmp(prepared_words.data(), plain.data(), row_bytes(act, n)), 0)
+          << fast.name << " n " << n;
+      std::vector<float> single(kRows);
+      for (int64_t r = 0; r < kRows; ++r) {
+        single[r] = fast.vec_dot(bytes + r * stride, plain.data(), n);
+      }
+      for (int64_t first = 0; first < kRows; ++first) {
+        for (int64_t count = 0; first + count <= kRows; ++count) {
+          std::vector<float> out(static_cast<size_t>(count) + 1, -7.0f);
+          fast.matvec->dot_rows(bytes + first * stride, stride, prepared_words.data(), out.data(),
+                                count, n);
+          for (int64_t r = 0; r < count; ++r) {
+            ASSERT_EQ(out[r], single[first + r])
+                << fast.name << " n " << n << " rows " << first << "+" << count << " row " << r;
+          }
+          EXPECT_EQ(out[count], -7.0f) << "wrote past the rows";
+        }
+      }
+    }
+  }
+  EXPECT_GE(n_types, 1);  // Q4_0 at least
+}
+
 // The activation quantizers must give the scalar bytes exactly: the same activation then
 // feeds both paths, and any result difference is the dot's alone.
 void expect_same_bytes(KernelType type, const std::vector<float>& x, const std::string& what) {
