@@ -148,6 +148,7 @@ const KernelTable* KernelTable::avx2() {
     at(K::kQ5_1).vec_dot = simd::vec_dot_q5_1_q8_1_avx2;
     at(K::kQ8_0).vec_dot = simd::vec_dot_q8_0_q8_0_avx2;
     at(K::kQ4_0).matvec = &simd::kMatvecQ4_0Avx2;
+    at(K::kQ8_0).matvec = &simd::kMatvecQ8_0Avx2;
     at(K::kQ2_K).vec_dot = simd::vec_dot_q2_k_q8_k_avx2;
     at(K::kQ3_K).vec_dot = simd::vec_dot_q3_k_q8_k_avx2;
     at(K::kQ4_K).vec_dot = simd::vec_dot_q4_k_q8_k_avx2;

@@ -8,6 +8,7 @@
 
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -106,6 +107,34 @@ RBEE_AVX2 static inline __m256i pack_i32_to_i8(__m256i a, __m256i b, __m256i c, 
   const __m256i cd = _mm256_packs_epi32(c, d);
   const __m256i abcd = _mm256_packs_epi16(ab, cd);  // a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 ...
   return _mm256_permutevar8x32_epi32(abcd, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// The F16 scales `d` of blocks first .. first + 3 of x as 4 floats, 0 for blocks at or past
+// nb: one conversion for four blocks (the halves gathered in a general register).
+template <typename Block>
+RBEE_AVX2 static inline __m128 block_scales_4(const Block* __restrict x, int64_t first,
+                                              int64_t nb) {
+  uint64_t bits = 0;
+  for (int k = 0; k < 4; ++k) {
+    if (first + k < nb) bits |= uint64_t{x[first + k].d} << (16 * k);
+  }
+  return _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<int64_t>(bits)));
+}
+
+// Where a prepared activation's extension starts: after its `plain_bytes`, 64-byte aligned
+// relative to the activation's start.
+static inline size_t extension_offset(size_t plain_bytes) {
+  return (plain_bytes + 63) / 64 * 64;
+}
+
+// out[r] = dot(row r) for the n_rows rows of Block `row_stride` bytes apart from x.
+template <typename Block, typename Dot>
+RBEE_AVX2 static inline void for_each_row(const void* x, size_t row_stride, int64_t n_rows,
+                                          float* __restrict out, Dot dot) {
+  const auto* base = static_cast<const std::byte*>(x);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    out[r] = dot(reinterpret_cast<const Block*>(base + static_cast<size_t>(r) * row_stride));
+  }
 }
 
 }  // namespace rbee::engine::kernels::simd

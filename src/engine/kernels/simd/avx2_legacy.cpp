@@ -1,5 +1,5 @@
-// AVX2 kernels of the 32-value block types: Q4_1, Q5_0, Q5_1 and Q8_0 dots, and the Q8_0
-// and Q8_1 activation quantizers (Q4_0 has its own file). See avx2.hpp.
+// AVX2 kernels of the 32-value block types: Q4_1, Q5_0 and Q5_1 dots, and the Q8_0 and Q8_1
+// activation quantizers (Q4_0 and Q8_0 have their own files). See avx2.hpp.
 //
 // Each dot forms one block's integer sum exactly (in 8 int32 lanes), scales it by the
 // product of the two block scales in float and accumulates with FMA; blocks of an offset
@@ -31,9 +31,6 @@ RBEE_AVX2 inline __m256i values(const BlockQ5_0& b) {  // q - 16, in [-16, 15]
 RBEE_AVX2 inline __m256i values(const BlockQ5_1& b) {  // q, in [0, 31]
   const __m256i high = _mm256_and_si256(expand_bits_32(b.qh), _mm256_set1_epi8(0x10));
   return _mm256_or_si256(nibbles_32(b.qs), high);
-}
-RBEE_AVX2 inline __m256i values(const BlockQ8_0& b) {  // q, in [-128, 127]
-  return load256(b.qs);
 }
 
 // One block's term: (int dot of the block) * d_x * d_y in 8 lanes, added to acc; offset
@@ -88,11 +85,6 @@ RBEE_AVX2 inline float quantize_block_8bit(const float* __restrict x, int8_t* __
 }
 
 }  // namespace
-
-RBEE_AVX2 float vec_dot_q8_0_q8_0_avx2(const void* __restrict x, const void* __restrict y,
-                                       int64_t n) {
-  return dot_blocks<BlockQ8_0, BlockQ8_0, true, false>(x, y, n);
-}
 
 RBEE_AVX2 float vec_dot_q4_1_q8_1_avx2(const void* __restrict x, const void* __restrict y,
                                        int64_t n) {

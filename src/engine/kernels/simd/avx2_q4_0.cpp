@@ -49,10 +49,9 @@ int64_t n_quads(int64_t nb) {
   return (nb + kQuadBlocks - 1) / kQuadBlocks;
 }
 
-// Where the quads start in a prepared activation: after the Q8_0 row, 64-byte aligned
-// relative to the activation's start.
+// Where the quads start in a prepared activation: after the Q8_0 row.
 size_t quads_offset(int64_t nb) {
-  return (static_cast<size_t>(nb) * sizeof(BlockQ8_0) + 63) / 64 * 64;
+  return extension_offset(static_cast<size_t>(nb) * sizeof(BlockQ8_0));
 }
 
 // Quad q of the plain Q8_0 row y of nb blocks.
@@ -167,12 +166,9 @@ RBEE_AVX2 void dot_rows_q4_0(const void* __restrict x, size_t row_stride,
   const int64_t nb = detail::n_blocks(n, kQK4_0);
   const auto* quads =
       reinterpret_cast<const Quad*>(static_cast<const std::byte*>(activation) + quads_offset(nb));
-  const auto* base = static_cast<const std::byte*>(x);
-  for (int64_t r = 0; r < n_rows; ++r) {
-    const auto* row =
-        reinterpret_cast<const BlockQ4_0*>(base + static_cast<size_t>(r) * row_stride);
-    out[r] = row_dot(row, nb, [&](int64_t q) RBEE_AVX2 { return load_quad(quads[q]); });
-  }
+  for_each_row<BlockQ4_0>(x, row_stride, n_rows, out, [&](const BlockQ4_0* row) RBEE_AVX2 {
+    return row_dot(row, nb, [&](int64_t q) RBEE_AVX2 { return load_quad(quads[q]); });
+  });
 }
 
 }  // namespace
