@@ -12,6 +12,7 @@
 
 #if defined(__x86_64__)
 
+#include <cstddef>
 #include <type_traits>
 
 #include "engine/kernels/float16.hpp"
@@ -35,6 +36,15 @@ RBEE_AVX2 inline __m256i low_bits(__m256i v, int mask) {
 // the first 16 times the scale of int16 lanes 0..7 of `scales`, the last 16 times lanes 8..15.
 RBEE_AVX2 inline __m256i scaled_chunk(__m256i values, const int8_t* a, __m256i scales) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(values, load256(a)), scales);
+}
+
+// 16 int16, all int16 lane g of `lanes` (g < 8; both 128-bit lanes of `lanes` alike).
+RBEE_AVX2 inline __m256i broadcast_i16(__m256i lanes, int g) {
+  const auto lo = static_cast<char>(2 * g);
+  const auto hi = static_cast<char>(2 * g + 1);
+  return _mm256_shuffle_epi8(
+      lanes, _mm256_setr_epi8(lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo,
+                              hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi));
 }
 
 // 8 int32 whose sum is sum over the 16 groups of scale[g] * bsums[g] (the offset or minimum
@@ -80,6 +90,8 @@ RBEE_AVX2 inline float dot_scale_min_k4(const void* vx, const void* vy, int64_t 
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ8_K& a = y[b];
     const __m128i scales_mins = scales_mins_k4(x[b].scales);
+    // The 8 scales as int16 in both 128-bit lanes: one shuffle broadcasts a group's.
+    const __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scales_mins));
     __m256i high = _mm256_setzero_si256();
     if constexpr (kFifth) high = load256(x[b].qh);
     __m256i sums = _mm256_setzero_si256();
@@ -93,17 +105,22 @@ RBEE_AVX2 inline float dot_scale_min_k4(const void* vx, const void* vy, int64_t 
         hi = _mm256_or_si256(hi, _mm256_slli_epi16(low_bits(high, 0x02), 3));
         high = _mm256_srli_epi16(high, 2);
       }
+      sums = _mm256_add_epi32(sums, scaled_chunk(lo, a.qs + 64 * c, broadcast_i16(scales, 2 * c)));
       sums = _mm256_add_epi32(
-          sums, scaled_chunk(lo, a.qs + 64 * c, scale_pair(scales_mins, 2 * c, 2 * c)));
-      sums = _mm256_add_epi32(sums, scaled_chunk(hi, a.qs + 64 * c + 32,
-                                                 scale_pair(scales_mins, 2 * c + 1, 2 * c + 1)));
+          sums, scaled_chunk(hi, a.qs + 64 * c + 32, broadcast_i16(scales, 2 * c + 1)));
     }
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(f16(x[b].d) * a.d), acc);
+    // d and dmin are neighbours: one conversion for both.
+    uint32_t d_dmin = 0;
+    std::memcpy(&d_dmin, &x[b].d, sizeof(d_dmin));
+    static_assert(offsetof(Block, dmin) == offsetof(Block, d) + 2);
+    const __m128 factors =
+        _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin))), _mm_set1_ps(a.d));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_broadcastss_ps(factors), acc);
     // Minimum m[g] (byte 8 + g) twice per group: groups of 32 span two bsums of 16.
     const __m128i mins_twice = _mm_shuffle_epi8(
         scales_mins, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
     acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled_bsums(a, mins_twice)),
-                              _mm256_set1_ps(f16(x[b].dmin) * a.d), acc_min);
+                              _mm256_broadcastss_ps(_mm_movehdup_ps(factors)), acc_min);
   }
   return hsum(_mm256_sub_ps(acc, acc_min));
 }
