@@ -12,8 +12,8 @@
 // [0, n) is cut into chunks whose boundaries are multiples of the grain (except n itself), a
 // few per thread when n is large. Every chunk goes to whichever thread claims it first, and a
 // job is done when its chunks are, not when every worker has checked in: threads finish
-// together even when one core is slower, and a worker the OS has not scheduled holds nothing
-// up (the caller does its chunks).
+// together even when one core is slower, and a worker the OS has not scheduled yet holds
+// nothing up (the caller claims its chunks; one preempted inside a chunk still does).
 
 #include <atomic>
 #include <chrono>
@@ -46,7 +46,8 @@ class RangeFn {
 
 class ThreadPool {
  public:
-  // Rows per chunk at least, and the multiple chunk boundaries fall on.
+  // Rows per chunk at least, and the multiple chunk boundaries fall on: a kernel that works on
+  // groups of rows dividing it sees the same groups at every thread count.
   static constexpr int64_t kDefaultGrain = 16;
   static constexpr std::chrono::microseconds kDefaultSpin{100};
 
