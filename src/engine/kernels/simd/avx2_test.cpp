@@ -30,7 +30,20 @@ namespace rbee::engine::kernels {
 namespace {
 
 using testing::random_row;
-using testing::RowBuffer;
+
+// Exactly `bytes` on the heap (malloc's alignment suits every block struct), so that under
+// AddressSanitizer a kernel reading even one byte past a row's end fails.
+class ExactBuffer {
+ public:
+  explicit ExactBuffer(size_t bytes) : bytes_(bytes) {}
+  ExactBuffer(KernelType type, int64_t n)
+      : bytes_(row_bytes(KernelTable::reference().at(type), n)) {}
+  std::byte* data() { return bytes_.data(); }
+  const std::byte* data() const { return bytes_.data(); }
+
+ private:
+  std::vector<std::byte> bytes_;
+};
 
 const KernelTable* fast_table() {
   return KernelTable::avx2();
@@ -103,7 +116,7 @@ void expect_dot_close(KernelType type, const void* w, const std::vector<float>& 
   const KernelTraits& fast = fast_table()->at(type);
   ASSERT_EQ(fast.vec_dot_type, ref.vec_dot_type);
   const KernelTraits& act = KernelTable::reference().at(ref.vec_dot_type);
-  RowBuffer aq(act.type, n);
+  ExactBuffer aq(act.type, n);
   act.quantize_row(a.data(), aq.data(), n);
   // The magnitude of the sum: |w_i a_i| over the dequantized rows.
   std::vector<float> wd(static_cast<size_t>(n));
@@ -143,7 +156,7 @@ TEST(KernelAvx2Test, DotsMatchScalarOnQuantizedRandomRows) {
       for (float scale : {0.02f, 1.0f, 300.0f}) {
         const std::vector<float> w = random_row(n, seed++, scale);
         const std::vector<float> a = random_row(n, seed++);
-        RowBuffer wq(type, n);
+        ExactBuffer wq(type, n);
         ref.quantize_row(w.data(), wq.data(), n);
         expect_dot_close(type, wq.data(), a, n, "scale " + std::to_string(scale));
       }
@@ -162,8 +175,8 @@ TEST(KernelAvx2Test, DotsMatchScalarOnRandomBlockBytes) {
     const KernelTraits& ref = KernelTable::reference().at(type);
     if (ref.block_size == 1) continue;  // the float types: covered above
     for (int64_t n : row_lengths(type)) {
-      RowBuffer wq(type, n);
-      auto* bytes = static_cast<uint8_t*>(wq.data());
+      ExactBuffer wq(type, n);
+      auto* bytes = reinterpret_cast<uint8_t*>(wq.data());
       const size_t total = row_bytes(ref, n);
       for (size_t i = 0; i < total; ++i) bytes[i] = static_cast<uint8_t>(byte(generator));
       for (size_t b = 0; b < total / ref.block_bytes; ++b) {
@@ -204,18 +217,18 @@ TEST(KernelAvx2Test, MatvecPathsEqualSingleRowDotsExactly) {
       const int64_t n = fast.block_size * blocks;
       constexpr int64_t kRows = 11;
       const size_t stride = row_bytes(fast, n);
-      std::vector<uint64_t> words((stride * kRows + 7) / 8 + 1);
-      auto* bytes = reinterpret_cast<std::byte*>(words.data());
+      ExactBuffer matrix(stride * kRows);
+      std::byte* bytes = matrix.data();
       for (int64_t r = 0; r < kRows; ++r) {
         const std::vector<float> w = random_row(n, 40 + static_cast<uint32_t>(r), 0.3f);
         fast.quantize_row(w.data(), bytes + r * stride, n);
       }
       const std::vector<float> x = random_row(n, 77);
-      RowBuffer plain(act.type, n);
+      ExactBuffer plain(act.type, n);
       act.quantize_row(x.data(), plain.data(), n);
-      std::vector<uint64_t> prepared_words(fast.matvec->activation_bytes(n) / 8 + 1);
-      fast.matvec->prepare(x.data(), prepared_words.data(), n);
-      ASSERT_EQ(std::memcmp(prepared_words.data(), plain.data(), row_bytes(act, n)), 0)
+      ExactBuffer prepared(fast.matvec->activation_bytes(n));
+      fast.matvec->prepare(x.data(), prepared.data(), n);
+      ASSERT_EQ(std::memcmp(prepared.data(), plain.data(), row_bytes(act, n)), 0)
           << fast.name << " n " << n;
       std::vector<float> single(kRows);
       for (int64_t r = 0; r < kRows; ++r) {
@@ -224,8 +237,8 @@ TEST(KernelAvx2Test, MatvecPathsEqualSingleRowDotsExactly) {
       for (int64_t first = 0; first < kRows; ++first) {
         for (int64_t count = 0; first + count <= kRows; ++count) {
           std::vector<float> out(static_cast<size_t>(count) + 1, -7.0f);
-          fast.matvec->dot_rows(bytes + first * stride, stride, prepared_words.data(), out.data(),
-                                count, n);
+          fast.matvec->dot_rows(bytes + first * stride, stride, prepared.data(), out.data(), count,
+                                n);
           for (int64_t r = 0; r < count; ++r) {
             ASSERT_EQ(out[r], single[first + r])
                 << fast.name << " n " << n << " rows " << first << "+" << count << " row " << r;
@@ -244,8 +257,8 @@ void expect_same_bytes(KernelType type, const std::vector<float>& x, const std::
   const auto n = static_cast<int64_t>(x.size());
   const KernelTraits& ref = KernelTable::reference().at(type);
   const KernelTraits& fast = fast_table()->at(type);
-  RowBuffer expected(type, n);
-  RowBuffer actual(type, n);
+  ExactBuffer expected(type, n);
+  ExactBuffer actual(type, n);
   ref.quantize_row(x.data(), expected.data(), n);
   fast.quantize_row(x.data(), actual.data(), n);
   EXPECT_EQ(std::memcmp(expected.data(), actual.data(), row_bytes(ref, n)), 0)
