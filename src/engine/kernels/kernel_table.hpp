@@ -47,6 +47,13 @@ struct MatvecKernel {
   // from `x`.
   void (*dot_rows)(const void* __restrict x, size_t row_stride, const void* __restrict activation,
                    float* __restrict out, int64_t n_rows, int64_t n) = nullptr;
+  // Optional: the same for n_act activations `activation_stride` bytes apart, out[j *
+  // out_stride + r] for activation j, each value bit for bit dot_rows' (see matmul_rows in
+  // matvec.hpp). nullptr: matmul_rows tiles the rows and calls dot_rows per activation.
+  void (*dot_rows_multi)(const void* __restrict x, size_t row_stride,
+                         const void* __restrict activations, size_t activation_stride,
+                         int64_t n_act, float* __restrict out, size_t out_stride, int64_t n_rows,
+                         int64_t n) = nullptr;
 };
 
 struct KernelTraits {

@@ -38,6 +38,20 @@ void matvec(KernelType weight_type, const void* __restrict weights, int64_t n_ro
             const float* __restrict x, float* __restrict y, std::span<std::byte> scratch,
             int64_t row_begin, int64_t row_end);
 
+// Bytes between two prepared activations in a batch for matmul_rows: activation_bytes rounded
+// up to a cache line, so that each starts aligned.
+size_t activation_stride(KernelType weight_type, int64_t n_cols);
+
+// The matrix product of a weight block with a batch of activations: for every activation j
+// in [0, n_act) (prepared by quantize_activation, `activation_stride` bytes apart) and every
+// row r in [row_begin, row_end), y[j * y_stride + r] = dot(row r, activation j), bit for bit
+// the value matvec_rows gives for that activation alone. So a sequence's results do not
+// depend on what else is in its batch. Weights are read from memory once per block of rows
+// and reused from cache for every activation.
+void matmul_rows(KernelType weight_type, const void* __restrict weights, int64_t n_cols,
+                 const void* __restrict activations, size_t activation_stride, int64_t n_act,
+                 float* __restrict y, size_t y_stride, int64_t row_begin, int64_t row_end);
+
 // matvec over every row.
 inline void matvec(KernelType weight_type, const void* __restrict weights, int64_t n_rows,
                    int64_t n_cols, const float* __restrict x, float* __restrict y,
