@@ -1,5 +1,7 @@
 #include "engine/model/matmul.hpp"
 
+#include <algorithm>
+
 #include "common/check.hpp"
 #include "engine/kernels/kernel_table.hpp"
 #include "engine/kernels/matvec.hpp"
@@ -7,12 +9,30 @@
 namespace rbee::engine {
 namespace {
 
+// Multiply-adds below which a product stays on one thread, and the least a thread is handed:
+// about ten microseconds of work, against a microsecond or two to hand it over.
+constexpr int64_t kMinChunkWork = 16 * 1024;
+constexpr size_t kCacheLine = 64;
+
 kernels::KernelType kernel_type(const GgufTensor& w) {
   return static_cast<kernels::KernelType>(static_cast<uint32_t>(w.type));
 }
 
 int64_t n_cols(const GgufTensor& w) {
   return static_cast<int64_t>(w.dims[0]);
+}
+
+int64_t n_out(const GgufTensor& w) {
+  return static_cast<int64_t>(w.dims[1]);
+}
+
+// The dot-product layout of `w`'s activations: types sharing it can share prepared rows.
+uint32_t activation_layout(const GgufTensor& w) {
+  const kernels::KernelTraits& traits = kernels::type_traits(kernel_type(w));
+  // A type with its own matrix-vector path prepares its own layout; others share the plain
+  // vec_dot type's rows.
+  return traits.matvec != nullptr ? 0x10000u | static_cast<uint32_t>(traits.type)
+                                  : static_cast<uint32_t>(traits.vec_dot_type);
 }
 
 }  // namespace
@@ -34,23 +54,62 @@ Status check_matmul_type(const GgufTensor& weight) {
                                                 ", which the engine cannot multiply"};
 }
 
-void prepare_activation(const GgufTensor& weight, const float* x, PreparedActivation& out) {
-  out.bytes.resize(kernels::activation_bytes(kernel_type(weight), n_cols(weight)));
-  kernels::quantize_activation(kernel_type(weight), x, n_cols(weight),
-                               std::as_writable_bytes(std::span(out.bytes)));
+void ActivationBatch::prepare(const GgufTensor& weight, const float* x, int64_t n_rows,
+                              ThreadPool& pool) {
+  const kernels::KernelType type = kernel_type(weight);
+  const int64_t cols = n_cols(weight);
+  stride_ = kernels::activation_stride(type, cols);
+  const size_t needed = stride_ * size_t(n_rows) + kCacheLine;
+  if (needed > capacity_) {
+    storage_ = std::make_unique<std::byte[]>(needed);
+    capacity_ = needed;
+    const auto address = reinterpret_cast<uintptr_t>(storage_.get());
+    data_ = storage_.get() + ((kCacheLine - address % kCacheLine) % kCacheLine);
+  }
+  n_rows_ = n_rows;
+  type_ = activation_layout(weight);
+  n_cols_ = cols;
+  const size_t stride = stride_;
+  std::byte* data = data_;
+  const int64_t grain = std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(cols, 1));
+  pool.parallel_for(
+      n_rows,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          kernels::quantize_activation(type, x + i * cols, cols,
+                                       std::span(data + size_t(i) * stride, stride));
+        }
+      },
+      grain);
 }
 
-void dot_rows(const GgufTensor& weight, const PreparedActivation& x, float* y, int64_t row_begin,
-              int64_t row_end) {
-  kernels::matvec_rows(kernel_type(weight), weight.data, n_cols(weight), x.bytes.data(), y,
-                       row_begin, row_end);
+bool ActivationBatch::suits(const GgufTensor& weight) const {
+  return n_rows_ > 0 && type_ == activation_layout(weight) && n_cols_ == n_cols(weight) &&
+         stride_ == kernels::activation_stride(kernel_type(weight), n_cols(weight));
 }
 
-void matvec(const GgufTensor& weight, const float* x, float* y, ThreadPool& pool,
-            PreparedActivation& scratch) {
-  prepare_activation(weight, x, scratch);
-  pool.parallel_for(static_cast<int64_t>(weight.dims[1]),
-                    [&](int64_t begin, int64_t end) { dot_rows(weight, scratch, y, begin, end); });
+void matmul(const GgufTensor& weight, const ActivationBatch& x, float* y, ThreadPool& pool) {
+  RBEE_CHECK(x.suits(weight), "activations prepared for another weight layout");
+  const kernels::KernelType type = kernel_type(weight);
+  const int64_t rows = n_out(weight);
+  const int64_t work_per_row = n_cols(weight) * x.n_rows();
+  // Row chunks are multiples of the pool's grain, so that kernels working on groups of rows
+  // see the same groups at every thread count.
+  constexpr int64_t kGrain = ThreadPool::kDefaultGrain;
+  const int64_t min_rows = std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(work_per_row, 1));
+  const int64_t grain = (min_rows + kGrain - 1) / kGrain * kGrain;
+  pool.parallel_for(
+      rows,
+      [&](int64_t begin, int64_t end) {
+        // One activation (a decode step): the matrix-vector path, streaming the weights.
+        if (x.n_rows() == 1) {
+          kernels::matvec_rows(type, weight.data, n_cols(weight), x.data(), y, begin, end);
+          return;
+        }
+        kernels::matmul_rows(type, weight.data, n_cols(weight), x.data(), x.stride(), x.n_rows(), y,
+                             size_t(rows), begin, end);
+      },
+      grain);
 }
 
 void dequantize_row(const GgufTensor& weight, int64_t row, float* out) {

@@ -1,12 +1,15 @@
 #pragma once
 
-// Matrix-vector products over GGUF tensors of any supported type, computed the way
-// llama.cpp's CPU backend does: the activation row is first converted to the weight type's
-// dot-product type (F16 for F16 weights, Q8_0/Q8_1/Q8_K for quantized ones), then each weight
-// row is dotted with it.
+// Matrix products over GGUF tensors of any supported type, computed the way llama.cpp's CPU
+// backend does: each activation row is first converted to the weight type's dot-product type
+// (F16 for F16 weights, Q8_0/Q8_1/Q8_K for quantized ones), then each weight row is dotted
+// with it. A batch of rows (a prompt, or one token of each of several sequences) is prepared
+// once and multiplied in one pass over the weights; each result is bit for bit the one the
+// row would get alone, so a sequence's logits never depend on what it was batched with.
 
+#include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "common/result.hpp"
 #include "engine/gguf/gguf_reader.hpp"
@@ -17,19 +20,35 @@ namespace rbee::engine {
 // kInvalidArgument naming the tensor when the engine cannot compute with its type.
 Status check_matmul_type(const GgufTensor& weight);
 
-// The activation in the weight's dot-product type, made once per product.
-struct PreparedActivation {
-  std::vector<uint8_t> bytes;
+// Activation rows in a weight's dot-product type, each starting on a cache line. Reused from
+// product to product: its memory grows to the largest batch and stays.
+class ActivationBatch {
+ public:
+  // Prepares rows x[i * n_cols ...] for i < n_rows for products with `weight` (n_cols is its
+  // row length), split across the pool when there are several.
+  void prepare(const GgufTensor& weight, const float* x, int64_t n_rows, ThreadPool& pool);
+  // Whether the prepared rows suit `weight` too (same dot-product layout and length): then
+  // products with it need no new prepare().
+  bool suits(const GgufTensor& weight) const;
+
+  int64_t n_rows() const { return n_rows_; }
+  size_t stride() const { return stride_; }
+  const std::byte* data() const { return data_; }
+
+ private:
+  std::unique_ptr<std::byte[]> storage_;
+  size_t capacity_ = 0;
+  std::byte* data_ = nullptr;
+  size_t stride_ = 0;
+  int64_t n_rows_ = 0;
+  uint32_t type_ = 0;
+  int64_t n_cols_ = 0;
 };
-void prepare_activation(const GgufTensor& weight, const float* x, PreparedActivation& out);
 
-// y[r] = W[r] · x for r in [row_begin, row_end); x was prepared for this weight's type.
-void dot_rows(const GgufTensor& weight, const PreparedActivation& x, float* y, int64_t row_begin,
-              int64_t row_end);
-
-// y = W · x for every row, split across the pool.
-void matvec(const GgufTensor& weight, const float* x, float* y, ThreadPool& pool,
-            PreparedActivation& scratch);
+// y[i * n_out + r] = W[r] · x_i for every row r of W (n_out of them) and every prepared row
+// x_i; the rows of W are split across the pool. Small products run on the calling thread
+// alone: waking the others would cost more than it saves.
+void matmul(const GgufTensor& weight, const ActivationBatch& x, float* y, ThreadPool& pool);
 
 // Row `row` of W as floats (ne0 of them).
 void dequantize_row(const GgufTensor& weight, int64_t row, float* out);

@@ -7,6 +7,7 @@
 // multiplication, the KV cache in F16 (default) or F32, attention scores and weights rounded
 // to the cache type before their dot products.
 
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -63,17 +64,54 @@ class Model {
   std::vector<LayerWeights> layers_;
 };
 
+// One sequence's keys and values, per layer: K as rows [n_ctx][n_embd_kv] (a position's
+// keys side by side, for the scores K·q) and V transposed, [n_embd_kv][n_ctx] (a dimension's
+// values over positions side by side, for the weighted sum as one dot product per dimension),
+// as llama.cpp's CPU path without flash attention keeps them. Elements are F16 bits or floats.
+class KvCache {
+ public:
+  KvCache(const ModelHParams& hparams, int64_t n_ctx, KvType type);
+
+  KvType type() const { return type_; }
+  size_t element_bytes() const { return type_ == KvType::kF16 ? 2 : 4; }
+  int64_t n_ctx() const { return n_ctx_; }
+  // The n_embd_kv keys of position `pos`.
+  const std::byte* keys(int64_t layer, int64_t pos) const {
+    return k_[size_t(layer)].data() + size_t(pos * n_embd_kv_) * element_bytes();
+  }
+  // Dimension `dim`'s values at positions 0..n_ctx.
+  const std::byte* values(int64_t layer, int64_t dim) const {
+    return v_[size_t(layer)].data() + size_t(dim * n_ctx_) * element_bytes();
+  }
+  // Writes position `pos`'s keys and values (n_embd_kv floats each), rounded to the type.
+  void store(int64_t layer, int64_t pos, const float* k, const float* v);
+  size_t bytes() const;
+
+ private:
+  KvType type_;
+  int64_t n_ctx_;
+  int64_t n_embd_kv_;
+  std::vector<std::vector<std::byte>> k_, v_;
+};
+
+struct SequenceInput;
+Result<std::vector<std::vector<float>>> eval_batch(std::span<const SequenceInput> inputs);
+
 // One sequence's state: its KV cache and position. Not thread-safe; one per sequence.
+// Sequences evaluated together (eval_batch) share the model and one thread pool.
 class Session {
  public:
-  // kInvalidArgument when n_ctx < 1.
+  // kInvalidArgument when n_ctx < 1 or n_threads < 1. The session gets a pool of its own.
   static Result<std::unique_ptr<Session>> create(const Model& model, int64_t n_ctx, KvType kv_type,
                                                  int n_threads);
+  // The same with a pool shared by several sessions (not used by two at once).
+  static Result<std::unique_ptr<Session>> create(const Model& model, int64_t n_ctx, KvType kv_type,
+                                                 std::shared_ptr<ThreadPool> pool);
 
   // Feeds tokens at the next positions (the prompt in one batch, or one generated token) and
   // returns the logits of the last one, or of every one with all_logits (rows of n_vocab).
   // kInvalidArgument for a token outside the vocabulary; kResourceExhausted when the context
-  // is full.
+  // is full. Nothing changes on an error.
   Result<std::vector<float>> eval(std::span<const int32_t> tokens, bool all_logits = false);
 
   int64_t n_past() const { return n_past_; }
@@ -81,19 +119,35 @@ class Session {
   // Forgets everything (a new conversation).
   void reset() { n_past_ = 0; }
 
+  const Model& model() const { return model_; }
+  ThreadPool& pool() const { return *pool_; }
+  KvCache& kv() { return kv_; }
+  const KvCache& kv() const { return kv_; }
+
  private:
-  Session(const Model& model, int64_t n_ctx, KvType kv_type, int n_threads);
-  void attention(int64_t layer, const float* q, int64_t pos, float* out) const;
-  void store_kv(int64_t layer, int64_t pos, const float* k, const float* v);
+  friend Result<std::vector<std::vector<float>>> eval_batch(std::span<const SequenceInput> inputs);
+  Session(const Model& model, int64_t n_ctx, KvType kv_type, std::shared_ptr<ThreadPool> pool);
 
   const Model& model_;
   int64_t n_ctx_;
-  KvType kv_type_;
-  ThreadPool pool_;
+  std::shared_ptr<ThreadPool> pool_;
+  KvCache kv_;
   int64_t n_past_ = 0;
-  // Per layer: K rows [n_ctx][n_embd_kv] and V rows, as F16 bits or floats.
-  std::vector<std::vector<uint16_t>> k16_, v16_;
-  std::vector<std::vector<float>> k32_, v32_;
 };
+
+// One sequence's part of a batch: tokens fed at its next positions.
+struct SequenceInput {
+  Session* session = nullptr;
+  std::span<const int32_t> tokens;
+  bool all_logits = false;  // logits of every token, not only the last
+};
+
+// One forward pass over several sequences at once (continuous batching: the prompt of one,
+// a generated token of each of the others): each weight matrix is read once for all of their
+// tokens. Returns each input's logits as Session::eval would (rows of n_vocab), the same bits
+// as evaluating it alone. The sessions must be distinct, of one model, and may not be used
+// elsewhere meanwhile; the first one's pool computes. Errors as Session::eval, naming the
+// input; then no session changes.
+Result<std::vector<std::vector<float>>> eval_batch(std::span<const SequenceInput> inputs);
 
 }  // namespace rbee::engine

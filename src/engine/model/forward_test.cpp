@@ -1,0 +1,188 @@
+// Batched evaluation: several sequences in one forward pass, prompts longer than one slice,
+// and the promise that a sequence's logits are the same bits whatever it was batched with.
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "engine/model/model.hpp"
+
+namespace rbee::engine {
+namespace {
+
+const std::filesystem::path kModels = std::filesystem::path(RBEE_TESTDATA_DIR) / "models";
+
+std::vector<int32_t> random_tokens(int64_t n, int64_t n_vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> pick(1, int32_t(n_vocab - 1));
+  std::vector<int32_t> tokens(static_cast<size_t>(n));
+  for (auto& token : tokens) token = pick(rng);
+  return tokens;
+}
+
+struct BatchCase {
+  const char* model;
+  KvType kv;
+  int n_threads;
+};
+
+void PrintTo(const BatchCase& c, std::ostream* os) {
+  *os << c.model << (c.kv == KvType::kF16 ? " kv=f16" : " kv=f32") << " threads=" << c.n_threads;
+}
+
+class ForwardBatchTest : public ::testing::TestWithParam<BatchCase> {
+ protected:
+  void SetUp() override {
+    auto model = Model::load(kModels / GetParam().model);
+    if (!model) GTEST_SKIP() << model.error().message;
+    model_ = std::move(*model);
+    pool_ = std::make_shared<ThreadPool>(GetParam().n_threads);
+  }
+  std::unique_ptr<Session> session(int64_t n_ctx = 512) {
+    auto created = Session::create(*model_, n_ctx, GetParam().kv, pool_);
+    EXPECT_TRUE(created);
+    return created ? std::move(*created) : nullptr;
+  }
+  int64_t n_vocab() const { return model_->hparams().n_vocab; }
+
+  std::unique_ptr<Model> model_;
+  std::shared_ptr<ThreadPool> pool_;
+};
+
+// Three sequences at different points (a fresh prompt, one mid-generation, one fed a single
+// token) evaluated together give each one's logits exactly as evaluated alone.
+TEST_P(ForwardBatchTest, BatchedSequencesMatchEachAlone) {
+  const auto prompt_a = random_tokens(9, n_vocab(), 1);
+  const auto prefix_b = random_tokens(20, n_vocab(), 2);
+  const auto next_b = random_tokens(1, n_vocab(), 3);
+  const auto prompt_c = random_tokens(1, n_vocab(), 4);
+
+  auto alone_a = session();
+  auto alone_b = session();
+  auto alone_c = session();
+  ASSERT_TRUE(alone_b->eval(prefix_b));
+  auto expect_a = alone_a->eval(prompt_a, /*all_logits=*/true);
+  auto expect_b = alone_b->eval(next_b);
+  auto expect_c = alone_c->eval(prompt_c);
+  ASSERT_TRUE(expect_a && expect_b && expect_c);
+
+  auto a = session();
+  auto b = session();
+  auto c = session();
+  ASSERT_TRUE(b->eval(prefix_b));
+  const SequenceInput inputs[] = {
+      {a.get(), prompt_a, true}, {b.get(), next_b, false}, {c.get(), prompt_c, false}};
+  auto batched = eval_batch(inputs);
+  ASSERT_TRUE(batched) << batched.error().message;
+  ASSERT_EQ(batched->size(), 3u);
+  EXPECT_EQ((*batched)[0], *expect_a);
+  EXPECT_EQ((*batched)[1], *expect_b);
+  EXPECT_EQ((*batched)[2], *expect_c);
+  EXPECT_EQ(a->n_past(), 9);
+  EXPECT_EQ(b->n_past(), 21);
+  EXPECT_EQ(c->n_past(), 1);
+
+  // And they go on alike: the next token of each, batched and alone.
+  const auto step = random_tokens(3, n_vocab(), 5);
+  const SequenceInput next[] = {{a.get(), std::span(&step[0], 1)},
+                                {b.get(), std::span(&step[1], 1)},
+                                {c.get(), std::span(&step[2], 1)}};
+  auto batched_next = eval_batch(next);
+  ASSERT_TRUE(batched_next);
+  EXPECT_EQ((*batched_next)[0], *alone_a->eval(std::span(&step[0], 1)));
+  EXPECT_EQ((*batched_next)[1], *alone_b->eval(std::span(&step[1], 1)));
+  EXPECT_EQ((*batched_next)[2], *alone_c->eval(std::span(&step[2], 1)));
+}
+
+// A prompt spanning several forward slices gives every row the logits of feeding it token
+// by token.
+TEST_P(ForwardBatchTest, LongPromptMatchesTokenByToken) {
+  const auto prompt = random_tokens(300, n_vocab(), 6);
+  auto whole = session();
+  auto logits = whole->eval(prompt, /*all_logits=*/true);
+  ASSERT_TRUE(logits);
+  ASSERT_EQ(logits->size(), prompt.size() * size_t(n_vocab()));
+  auto one_by_one = session();
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    auto row = one_by_one->eval(std::span(&prompt[i], 1));
+    ASSERT_TRUE(row);
+    ASSERT_TRUE(std::equal(row->begin(), row->end(), logits->begin() + long(i) * n_vocab()))
+        << "row " << i;
+  }
+}
+
+// A bad input in a batch names the sequence and leaves every session where it was.
+TEST_P(ForwardBatchTest, ErrorsChangeNothing) {
+  auto a = session();
+  auto b = session(8);
+  const auto prompt = random_tokens(4, n_vocab(), 7);
+  const auto too_long = random_tokens(9, n_vocab(), 8);
+  const SequenceInput overflow[] = {{a.get(), prompt}, {b.get(), too_long}};
+  auto result = eval_batch(overflow);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_NE(result.error().message.find("sequence 1: the context holds 8 tokens"),
+            std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(a->n_past(), 0);
+  EXPECT_EQ(b->n_past(), 0);
+
+  const int32_t outside[] = {int32_t(n_vocab())};
+  const SequenceInput bad_token[] = {{a.get(), prompt}, {b.get(), outside}};
+  result = eval_batch(bad_token);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(result.error().message.find("outside the vocabulary"), std::string::npos);
+
+  const SequenceInput twice[] = {{a.get(), prompt}, {a.get(), prompt}};
+  result = eval_batch(twice);
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find("twice"), std::string::npos);
+
+  const SequenceInput empty[] = {{a.get(), prompt}, {b.get(), {}}};
+  EXPECT_FALSE(eval_batch(empty));
+  EXPECT_FALSE(eval_batch({}));
+  EXPECT_EQ(a->n_past(), 0);
+  EXPECT_EQ(b->n_past(), 0);
+  // Still usable afterwards.
+  EXPECT_TRUE(a->eval(prompt));
+  EXPECT_EQ(a->n_past(), 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, ForwardBatchTest,
+                         ::testing::Values(BatchCase{"stories260K.gguf", KvType::kF16, 1},
+                                           BatchCase{"stories260K.gguf", KvType::kF32, 2},
+                                           BatchCase{"rand-llama-q-Q4_0.gguf", KvType::kF16, 2},
+                                           BatchCase{"rand-llama-q-Q8_0.gguf", KvType::kF16, 1},
+                                           BatchCase{"rand-llama-q-Q4_K_M.gguf", KvType::kF16, 2},
+                                           BatchCase{"rand-qwen2-Q8_0.gguf", KvType::kF32, 2},
+                                           BatchCase{"rand-llama-q-F16.gguf", KvType::kF16, 2}),
+                         [](const ::testing::TestParamInfo<BatchCase>& param_info) {
+                           std::string name =
+                               std::string(param_info.param.model) +
+                               (param_info.param.kv == KvType::kF16 ? "_f16" : "_f32") + "_t" +
+                               std::to_string(param_info.param.n_threads);
+                           for (char& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name;
+                         });
+
+TEST(ForwardTest, SessionsOfDifferentModelsCannotShareABatch) {
+  auto first = Model::load(kModels / "stories260K.gguf");
+  auto second = Model::load(kModels / "aidreams260K.gguf");
+  if (!first || !second) GTEST_SKIP() << "test models are not available";
+  auto pool = std::make_shared<ThreadPool>(1);
+  auto a = Session::create(**first, 64, KvType::kF16, pool);
+  auto b = Session::create(**second, 64, KvType::kF16, pool);
+  ASSERT_TRUE(a && b);
+  const int32_t token[] = {1};
+  const SequenceInput inputs[] = {{a->get(), token}, {b->get(), token}};
+  auto result = eval_batch(inputs);
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find("share one model"), std::string::npos);
+  EXPECT_EQ((*a)->n_past(), 0);
+}
+
+}  // namespace
+}  // namespace rbee::engine
