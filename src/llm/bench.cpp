@@ -145,10 +145,12 @@ Result<BenchResult> run_bench(const BenchOptions& options) {
 
   const int64_t n_vocab = model->hparams().n_vocab;
   const int64_t n_ctx = int64_t(options.prompt_tokens) + options.gen_tokens;
+  // The sessions share one pool, as a worker's slots do: their decode steps run as one batch.
+  auto pool = std::make_shared<engine::ThreadPool>(options.threads);
   std::vector<std::unique_ptr<engine::Session>> sessions;
   for (int s = 0; s < options.parallel; ++s) {
     RBEE_ASSIGN_OR_RETURN(auto session,
-                          engine::Session::create(*model, n_ctx, options.kv_type, options.threads));
+                          engine::Session::create(*model, n_ctx, options.kv_type, pool));
     sessions.push_back(std::move(session));
   }
 
@@ -172,11 +174,13 @@ Result<BenchResult> run_bench(const BenchOptions& options) {
   result.pp_s = seconds_since(pp_start);
 
   auto tg_start = Clock::now();
+  std::vector<engine::SequenceInput> step_inputs;
+  for (size_t s = 0; s < sessions.size(); ++s) {
+    step_inputs.push_back({sessions[s].get(), std::span(&next[s], 1)});
+  }
   for (int step = 0; step < options.gen_tokens; ++step) {
-    for (size_t s = 0; s < sessions.size(); ++s) {
-      RBEE_ASSIGN_OR_RETURN(auto logits, sessions[s]->eval(std::span(&next[s], 1)));
-      next[s] = engine::argmax(logits);
-    }
+    RBEE_ASSIGN_OR_RETURN(auto logits, engine::eval_batch(step_inputs));
+    for (size_t s = 0; s < sessions.size(); ++s) next[s] = engine::argmax(logits[s]);
   }
   result.tg_s = seconds_since(tg_start);
 

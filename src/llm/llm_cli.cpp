@@ -345,7 +345,9 @@ int run_llm_cli(int argc, char** argv) {
   bench->add_option("--gen-tokens", bench_options.gen_tokens, "tokens generated one at a time")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 16));
-  bench->add_option("--parallel", bench_options.parallel, "sessions generating in turn")
+  bench
+      ->add_option("--parallel", bench_options.parallel,
+                   "sessions generating together (one batch per step)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   bench->add_option("--seed", bench_options.seed, "seed of the prompt's token ids")

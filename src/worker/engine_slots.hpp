@@ -16,8 +16,8 @@ namespace rbee::worker {
 
 class EngineSlots : public SlotBackend {
  public:
-  // `n_slots` Sessions of `n_ctx` tokens with an F16 KV cache. Each Session has its own
-  // compute threads; the scheduler steps one slot at a time, so only one set works at once.
+  // `n_slots` Sessions of `n_ctx` tokens with an F16 KV cache, sharing one pool of
+  // `n_threads` compute threads: the slots' steps are evaluated together, in one batch.
   // kInvalidArgument for a bad n_ctx or thread count.
   static Result<std::unique_ptr<EngineSlots>> create(const engine::Model& model,
                                                      const engine::Tokenizer& tokenizer,
@@ -26,10 +26,12 @@ class EngineSlots : public SlotBackend {
   int n_slots() const override { return int(sessions_.size()); }
   Status begin(int slot, const GenerationRequest& request) override;
   Result<SlotStep> step(int slot) override;
+  std::vector<Result<SlotStep>> step_all(std::span<const int> slots) override;
   void end(int slot) override;
 
  private:
   explicit EngineSlots(const engine::Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
+  SlotStep progress(int slot, std::string text) const;
 
   const engine::Tokenizer& tokenizer_;
   std::vector<std::unique_ptr<engine::Session>> sessions_;

@@ -166,6 +166,7 @@ void SlotScheduler::admit_locked() {
 
 void SlotScheduler::loop(std::stop_token stop) {
   std::vector<int> active;
+  std::vector<int> ready;
   while (!stop.stop_requested()) {
     active.clear();
     {
@@ -182,12 +183,19 @@ void SlotScheduler::loop(std::stop_token stop) {
         if (slots_[size_t(i)].job) active.push_back(i);
       }
     }
-    // One round: every active slot one step, in slot order.
-    for (int index : active) step_slot(index);
+    // One round: every active slot one step, evaluated together.
+    ready.clear();
+    for (int index : active) {
+      if (ready_slot(index)) ready.push_back(index);
+    }
+    if (ready.empty()) continue;
+    std::vector<Result<SlotStep>> steps = backend_.step_all(ready);
+    const auto now = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < ready.size(); ++i) finish_step(ready[i], std::move(steps[i]), now);
   }
 }
 
-void SlotScheduler::step_slot(int index) {
+bool SlotScheduler::ready_slot(int index) {
   std::shared_ptr<GenerationJob> job;
   std::optional<Error> abort;
   bool started = false;
@@ -205,35 +213,45 @@ void SlotScheduler::step_slot(int index) {
     summary.failed = true;
     release(index, summary);
     job->fail(*abort);
-    return;
+    return false;
   }
   if (job->cancelled()) {
     summary.cancelled = true;
     release(index, summary);
-    return;
+    return false;
   }
+  if (started) return true;
   Slot& slot = slots_[size_t(index)];  // only this thread changes a running slot
-  if (!started) {
-    Status begun = backend_.begin(index, slot.request);
-    slot.request = {};
-    if (!begun) {
-      summary.failed = true;
-      release(index, summary);
-      job->fail(begun.error());
-      return;
-    }
-    std::lock_guard lock(mu_);
-    slot.started = true;
+  Status begun = backend_.begin(index, slot.request);
+  slot.request = {};
+  if (!begun) {
+    summary.failed = true;
+    release(index, summary);
+    job->fail(begun.error());
+    return false;
   }
-  auto step = backend_.step(index);
-  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  slot.started = true;
+  slot.prefilled_at = {};
+  return true;
+}
+
+void SlotScheduler::finish_step(int index, Result<SlotStep> step,
+                                std::chrono::steady_clock::time_point now) {
+  Slot& slot = slots_[size_t(index)];  // only this thread changes a running slot
+  std::shared_ptr<GenerationJob> job;
+  {
+    std::lock_guard lock(mu_);
+    job = slot.job;
+  }
+  JobSummary summary{job->n_prompt_tokens()};
   if (!step) {
     summary.failed = true;
     release(index, summary);
     job->fail(step.error());
     return;
   }
-  if (!started) slot.prefilled_at = now;
+  if (slot.prefilled_at == std::chrono::steady_clock::time_point{}) slot.prefilled_at = now;
   if (!step->done) {
     job->push(*step);
     return;

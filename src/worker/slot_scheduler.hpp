@@ -1,8 +1,9 @@
 #pragma once
 
 // Continuous batching over parallel slots. One scheduler thread owns the slots (a Session
-// each, behind SlotBackend) and advances every active one by one step per round, in slot
-// order: a new request's first step evaluates its whole prompt, each later step one token.
+// each, behind SlotBackend) and advances every active one by one step per round, all in one
+// batch (SlotBackend::step_all): a new request's first step evaluates its whole prompt, each
+// later step one token.
 // So N requests progress together, and a request that arrives while others run starts at the
 // next round instead of waiting for them to finish. Requests beyond the slots wait in a
 // bounded FIFO queue.
@@ -19,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +52,13 @@ class SlotBackend {
   virtual Status begin(int slot, const GenerationRequest& request) = 0;
   // Advances the slot's request by one step (the prompt, then one token).
   virtual Result<SlotStep> step(int slot) = 0;
+  // One step of each of `slots` (distinct, each begun), as step() would give it; a backend
+  // that can evaluate them together (one pass over the weights for all) overrides this.
+  virtual std::vector<Result<SlotStep>> step_all(std::span<const int> slots) {
+    std::vector<Result<SlotStep>> out;
+    for (int slot : slots) out.push_back(step(slot));
+    return out;
+  }
   // Frees the slot.
   virtual void end(int slot) = 0;
 };
@@ -156,8 +165,11 @@ class SlotScheduler {
   void loop(std::stop_token stop);
   // Moves queued requests into free slots; drops cancelled ones. Needs mu_.
   void admit_locked();
-  // One step of slot `index`; frees it when its request ends.
-  void step_slot(int index);
+  // Before a round: ends slot `index`'s request when it was aborted or cancelled, begins it
+  // when new. Whether the slot takes part in the round.
+  bool ready_slot(int index);
+  // After a round: hands the step's text to the job; frees the slot when its request ends.
+  void finish_step(int index, Result<SlotStep> step, std::chrono::steady_clock::time_point now);
   // Frees slot `index` and reports the summary (before the slot shows free).
   void release(int index, const JobSummary& summary);
   bool idle_locked() const;

@@ -45,6 +45,14 @@ class FakeBackend : public SlotBackend {
     return out;
   }
 
+  std::vector<Result<SlotStep>> step_all(std::span<const int> slots) override {
+    {
+      std::lock_guard lock(mu_);
+      round_sizes_.push_back(slots.size());
+    }
+    return SlotBackend::step_all(slots);
+  }
+
   void end(int slot) override {
     std::lock_guard lock(mu_);
     ++n_ended_;
@@ -74,6 +82,10 @@ class FakeBackend : public SlotBackend {
     std::lock_guard lock(mu_);
     return n_ended_;
   }
+  std::vector<size_t> round_sizes() const {
+    std::lock_guard lock(mu_);
+    return round_sizes_;
+  }
 
  private:
   mutable std::mutex mu_;
@@ -83,6 +95,7 @@ class FakeBackend : public SlotBackend {
   std::vector<int> steps_;
   std::vector<std::string> log_;
   std::vector<int32_t> begun_;
+  std::vector<size_t> round_sizes_;
   int n_ended_ = 0;
 };
 
@@ -140,6 +153,10 @@ TEST(SlotSchedulerTest, SlotsAdvanceTogetherOneStepPerRound) {
       EXPECT_NE(log[i][0], log[i - 1][0]) << "step " << i;
     }
   }
+  // Each round is one batch of every active slot: 6 steps in at most 4 rounds.
+  auto rounds = backend.round_sizes();
+  EXPECT_LE(rounds.size(), 4u);
+  EXPECT_EQ(*std::max_element(rounds.begin(), rounds.end()), 2u);
   EXPECT_TRUE(scheduler.wait_idle(std::chrono::steady_clock::now() + 5s));
   EXPECT_EQ(scheduler.stats().slots_busy, 0);
 }

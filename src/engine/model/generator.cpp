@@ -37,16 +37,19 @@ Result<Generation> Generation::start(Session& session, const Tokenizer& tokenize
   return Generation(session, tokenizer, std::move(prompt_tokens), options);
 }
 
+std::span<const TokenId> Generation::next_input() const {
+  if (!prefilled_) return result_.prompt_tokens;
+  return std::span(&result_.tokens.back(), 1);
+}
+
 Result<std::string> Generation::step() {
   RBEE_CHECK(!done_, "step() after the generation ended");
-  Result<std::vector<float>> logits = Error{ErrorCode::kInternal, "not evaluated"};
-  if (!prefilled_) {
-    prefilled_ = true;
-    logits = session_->eval(result_.prompt_tokens);
-  } else {
-    const TokenId last = result_.tokens.back();
-    logits = session_->eval(std::span(&last, 1));
-  }
+  return advance(session_->eval(next_input()));
+}
+
+Result<std::string> Generation::advance(Result<std::vector<float>> logits) {
+  RBEE_CHECK(!done_, "advance() after the generation ended");
+  prefilled_ = true;
   if (!logits) {
     done_ = true;
     return std::move(logits).error();
@@ -90,6 +93,24 @@ void Generation::stop() {
   if (done_) return;
   done_ = true;
   result_.finish_reason = "stop";
+}
+
+std::vector<Result<std::string>> step_together(std::span<Generation* const> generations) {
+  std::vector<SequenceInput> inputs;
+  for (Generation* generation : generations) {
+    RBEE_CHECK(!generation->done(), "step_together() with a generation that ended");
+    inputs.push_back({&generation->session(), generation->next_input()});
+  }
+  std::vector<Result<std::string>> out;
+  auto batch = eval_batch(inputs);
+  for (size_t i = 0; i < generations.size(); ++i) {
+    if (batch) {
+      out.push_back(generations[i]->advance(std::move((*batch)[i])));
+    } else {
+      out.push_back(generations[i]->step());
+    }
+  }
+  return out;
 }
 
 Result<GenerateResult> generate(Session& session, const Tokenizer& tokenizer,

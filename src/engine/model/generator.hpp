@@ -15,6 +15,7 @@
 //   use(gen.finish_reason(), gen.tokens());
 
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,14 @@ class Generation {
   // done. Must not be called once done().
   Result<std::string> step();
 
+  // The same in two halves, for a caller that evaluates several generations in one batch
+  // (step_together): the tokens the next step feeds (the prompt, then the last token), and
+  // the step's end once their logits are known (`logits` of the last of them, or the
+  // evaluation's error, which ends the generation).
+  std::span<const TokenId> next_input() const;
+  Session& session() const { return *session_; }
+  Result<std::string> advance(Result<std::vector<float>> logits);
+
   // Ends the generation now (the caller lost interest): finish_reason "stop", nothing held
   // back is handed out.
   void stop();
@@ -97,6 +106,12 @@ class Generation {
   bool prefilled_ = false;
   bool done_ = false;
 };
+
+// One step of each generation (none done, each on its own Session, sessions of one model and
+// one pool), evaluated in one batch: each result is what its step() would give. When the
+// batch cannot be evaluated as a whole, each is stepped alone, so that one generation's
+// error stays its own.
+std::vector<Result<std::string>> step_together(std::span<Generation* const> generations);
 
 // Runs a Generation to the end. `on_text` receives each piece of text as it becomes safe to
 // show; returning false stops generation (finish_reason "stop"). Errors as Generation::start

@@ -198,5 +198,79 @@ TEST(GeneratorTest, StartRefusesATooLongPromptWithTheNumbers) {
   EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
 }
 
+// Generations stepped together (joining and leaving between steps) produce what each
+// produces alone: the greedy reference text, a sampled text with its seed, a stop string.
+TEST(GeneratorTest, SteppedTogetherMatchesAlone) {
+  auto loaded = load("stories260K.gguf");
+  if (!loaded.model) GTEST_SKIP() << "stories260K.gguf is not available";
+  struct Case {
+    const char* prompt;
+    GenerateOptions options;
+  };
+  GenerateOptions sampled = greedy(20);
+  sampled.sampling.temperature = 0.9f;
+  sampled.sampling.seed = 77;
+  GenerateOptions stopped = greedy(32);
+  stopped.stop = {"park"};
+  const std::vector<Case> cases = {
+      {"Once upon a time", greedy(32)}, {"The little dog", sampled}, {"Once upon a time", stopped}};
+
+  std::vector<GenerateResult> alone;
+  for (const Case& c : cases) {
+    auto session = Session::create(*loaded.model, 256, KvType::kF16, 1);
+    auto result = generate(**session, *loaded.tokenizer, c.prompt, c.options, nullptr);
+    ASSERT_TRUE(result) << result.error().message;
+    alone.push_back(*result);
+  }
+
+  auto pool = std::make_shared<ThreadPool>(2);
+  std::vector<std::unique_ptr<Session>> sessions;
+  std::vector<Generation> generations;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    auto session = Session::create(*loaded.model, 256, KvType::kF16, pool);
+    ASSERT_TRUE(session);
+    sessions.push_back(std::move(*session));
+  }
+  std::vector<std::string> streamed(cases.size());
+  // The third joins after two steps of the others.
+  generations.reserve(cases.size());
+  auto start = [&](size_t i) {
+    auto generation =
+        Generation::start(*sessions[i], *loaded.tokenizer, cases[i].prompt, cases[i].options);
+    ASSERT_TRUE(generation);
+    generations.push_back(std::move(*generation));
+  };
+  start(0);
+  start(1);
+  for (int round = 0;; ++round) {
+    if (round == 2) start(2);
+    std::vector<Generation*> running;
+    std::vector<size_t> which;
+    for (size_t i = 0; i < generations.size(); ++i) {
+      if (!generations[i].done()) {
+        running.push_back(&generations[i]);
+        which.push_back(i);
+      }
+    }
+    if (running.empty()) break;
+    auto texts = step_together(running);
+    ASSERT_EQ(texts.size(), running.size());
+    for (size_t k = 0; k < texts.size(); ++k) {
+      ASSERT_TRUE(texts[k]) << texts[k].error().message;
+      streamed[which[k]] += *texts[k];
+    }
+  }
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(generations[i].text(), alone[i].text) << cases[i].prompt;
+    EXPECT_EQ(streamed[i], alone[i].text);
+    EXPECT_EQ(generations[i].tokens(), alone[i].tokens);
+    EXPECT_EQ(generations[i].finish_reason(), alone[i].finish_reason);
+  }
+  EXPECT_EQ(alone[0].text,
+            ", there was a little girl named Lily. She loved to play outside in the park. One day, "
+            "she saw");
+  EXPECT_EQ(alone[2].finish_reason, "stop");
+}
+
 }  // namespace
 }  // namespace rbee::engine
