@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "common/check.hpp"
+#include "engine/kernels/attention.hpp"
 #include "engine/kernels/kernel_table.hpp"
 #include "engine/model/matmul.hpp"
 #include "engine/model/model.hpp"
@@ -23,7 +24,7 @@ namespace {
 // while giving each weight block plenty of activations to be reused for.
 constexpr int64_t kMaxSliceTokens = 128;
 // Element work below which a loop stays on the calling thread (see matmul.cpp).
-constexpr int64_t kMinChunkWork = 16 * 1024;
+constexpr int64_t kMinChunkWork = 64 * 1024;
 
 // ggml_rms_norm (double sum of squares) followed by the multiplication with the weight.
 void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
@@ -108,17 +109,12 @@ void attend(const ModelHParams& hp, const KvCache& kv, int64_t layer, const floa
   cache.quantize_row(q_head, scratch.q.data(), head_dim);
   scratch.scores.resize(size_t(n_kv));
   float* scores = scratch.scores.data();
-  const size_t head_offset = size_t(kv_head * head_dim) * element;
+  kernels::attention_scores(cache_kernel_type(kv.type()),
+                            kv.keys(layer, 0) + size_t(kv_head * head_dim) * element,
+                            hp.n_embd_kv(), scratch.q.data(), head_dim, n_kv, scale, scores);
   float max_score = -INFINITY;
-  for (int64_t t = 0; t < n_kv; ++t) {
-    scores[t] = cache.vec_dot(kv.keys(layer, t) + head_offset, scratch.q.data(), head_dim) * scale;
-    max_score = std::max(max_score, scores[t]);
-  }
-  double total = 0;
-  for (int64_t t = 0; t < n_kv; ++t) {
-    scores[t] = std::exp(scores[t] - max_score);
-    total += scores[t];
-  }
+  for (int64_t t = 0; t < n_kv; ++t) max_score = std::max(max_score, scores[t]);
+  const double total = kernels::exp_shifted(scores, n_kv, max_score);
   const float inv_total = float(1.0 / total);
   for (int64_t t = 0; t < n_kv; ++t) scores[t] *= inv_total;
   scratch.weights.resize(size_t(n_kv) * element);

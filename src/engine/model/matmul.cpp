@@ -11,7 +11,7 @@ namespace {
 
 // Multiply-adds below which a product stays on one thread, and the least a thread is handed:
 // about ten microseconds of work, against a microsecond or two to hand it over.
-constexpr int64_t kMinChunkWork = 16 * 1024;
+constexpr int64_t kMinChunkWork = 64 * 1024;
 constexpr size_t kCacheLine = 64;
 
 kernels::KernelType kernel_type(const GgufTensor& w) {

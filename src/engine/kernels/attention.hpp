@@ -1,0 +1,24 @@
+#pragma once
+
+// The two inner loops of attention that are not matrix products with weights: the scores of
+// one query against every cached key, and the softmax's exponentials. Called once per token
+// and head, over the whole context, so a call per key (a few cycles of work each for small
+// heads) would cost more than the arithmetic. AVX2 versions are used where the kernel table
+// is the AVX2 one; the scalar ones are the reference.
+
+#include <cstdint>
+
+#include "engine/kernels/kernel_type.hpp"
+
+namespace rbee::engine::kernels {
+
+// scores[t] = scale * dot(key t, q) for t < n_kv. Key t starts `key_stride` elements after
+// key t - 1 (keys of one head at every position of a cache that holds all heads side by
+// side); keys and q are `head_dim` elements of `type`, which is kF16 or kF32.
+void attention_scores(KernelType type, const void* keys, int64_t key_stride, const void* q,
+                      int64_t head_dim, int64_t n_kv, float scale, float* scores);
+
+// x[i] = exp(x[i] - shift) for i < n; returns the sum of the results, added in double.
+double exp_shifted(float* x, int64_t n, float shift);
+
+}  // namespace rbee::engine::kernels
