@@ -15,6 +15,8 @@
 # 3. A table: pp and tg tok/s, tg as a share of the ceiling, and llama.cpp's figures from
 #    issue 6 (build b4748, llama-bench -p 128 -n 64, the same machine type on another day:
 #    compare the shares of the ceiling, not the absolute numbers).
+# 4. Q4_0 with --parallel 4 (four sequences decoded as one batch) against one stream, decode
+#    scaling from 1 to 2 threads, and stories260K's time per token (the fixed cost of a step).
 # Models go to a temporary folder under $TMPDIR (one at a time, up to 2.2 GB for F16), removed
 # at exit. Other processes on the machine lower every figure; run it on a quiet machine.
 set -euo pipefail
@@ -63,6 +65,8 @@ for threads in "${threads_list[@]}"; do
 done
 
 rows=()
+notes=()
+declare -A tg_of
 for type in $types; do
   model=$tmp/tl-$type.gguf
   "$llm" synth --arch llama --n-embd 2048 --n-layer 22 --n-head 32 --n-head-kv 4 --n-ff 5632 \
@@ -79,8 +83,35 @@ for type in $types; do
                printf "| %s | %s | %.2f | %.2f | %.1f | %.0f %% | %s / %s | %s |",
                       t, n, pp, tg, ceiling, 100 * tg / ceiling, rpp, rtg, rs }')")
     echo "${rows[-1]}"
+    tg_of[$type:$threads]=$tg
   done
+  # Batched decode: --parallel 4 sequences stepped as one batch read the weights once a step.
+  if [ "$type" = Q4_0 ] && [ "$parallel" = 1 ]; then
+    top=${threads_list[-1]}
+    batched=$("$llm" bench --model "$model" --threads "$top" --prompt-tokens "$prompt" \
+      --gen-tokens "$gen" --parallel 4 --json | jq -r .tg_tokens_per_s)
+    notes+=("$(awk -v b="$batched" -v s="${tg_of[$type:$top]}" -v n="$top" \
+      'BEGIN { printf "Q4_0 batched decode, --parallel 4, %s threads: %.2f tok/s in all = %.2fx single-stream", n, b, b / s }')")
+    echo "${notes[-1]}"
+  fi
   rm -f "$model"
+done
+
+# Thread scaling of decode, and the fixed cost of a token on a tiny model (stories260K:
+# 260K parameters, so nearly all of a token's time is overhead), best of three runs.
+if [ -n "${tg_of[Q4_0:1]:-}" ] && [ -n "${tg_of[Q4_0:2]:-}" ]; then
+  notes+=("$(awk -v a="${tg_of[Q4_0:1]}" -v b="${tg_of[Q4_0:2]}" \
+    'BEGIN { printf "Q4_0 decode, 2 threads / 1 thread: %.2fx", b / a }')")
+fi
+for threads in "${threads_list[@]}"; do
+  best=0
+  for _ in 1 2 3; do
+    tg=$("$llm" bench --model "$vocab" --threads "$threads" --prompt-tokens 16 --gen-tokens 256 \
+      --json | jq -r .tg_tokens_per_s)
+    best=$(awk -v a="$best" -v b="$tg" 'BEGIN { print (b > a ? b : a) }')
+  done
+  notes+=("$(awk -v t="$best" -v n="$threads" \
+    'BEGIN { printf "stories260K decode, %s thread(s): %.1f us per token", n, 1e6 / t }')")
 done
 
 echo
@@ -88,3 +119,5 @@ echo "prompt $prompt tokens, $gen generated, parallel $parallel; weights of 1.1B
 echo "| type | threads | pp tok/s | tg tok/s | ceiling tok/s | tg / ceiling | llama.cpp pp / tg | llama.cpp share |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
+echo
+printf '%s\n' "${notes[@]}"
