@@ -201,6 +201,17 @@ TEST(KernelAvx2Test, MatvecAgreesWithTheFastDots) {
   }
 }
 
+// n_rows random rows of n values quantized to `traits`' type, packed in an exact buffer.
+ExactBuffer random_matrix(const KernelTraits& traits, int64_t n_rows, int64_t n, uint32_t seed) {
+  const size_t stride = row_bytes(traits, n);
+  ExactBuffer matrix(stride * static_cast<size_t>(n_rows));
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const std::vector<float> w = random_row(n, seed + static_cast<uint32_t>(r), 0.3f);
+    traits.quantize_row(w.data(), matrix.data() + r * stride, n);
+  }
+  return matrix;
+}
+
 TEST(KernelAvx2Test, MatvecPathsEqualSingleRowDotsExactly) {
   // A type's matrix-vector path (prepared activation, many rows) gives each row the bits
   // of the single-row dot with the plain activation, from any first row and for any row
@@ -217,12 +228,8 @@ TEST(KernelAvx2Test, MatvecPathsEqualSingleRowDotsExactly) {
       const int64_t n = fast.block_size * blocks;
       constexpr int64_t kRows = 11;
       const size_t stride = row_bytes(fast, n);
-      ExactBuffer matrix(stride * kRows);
+      ExactBuffer matrix = random_matrix(fast, kRows, n, 40);
       std::byte* bytes = matrix.data();
-      for (int64_t r = 0; r < kRows; ++r) {
-        const std::vector<float> w = random_row(n, 40 + static_cast<uint32_t>(r), 0.3f);
-        fast.quantize_row(w.data(), bytes + r * stride, n);
-      }
       const std::vector<float> x = random_row(n, 77);
       ExactBuffer plain(act.type, n);
       act.quantize_row(x.data(), plain.data(), n);
@@ -249,6 +256,64 @@ TEST(KernelAvx2Test, MatvecPathsEqualSingleRowDotsExactly) {
     }
   }
   EXPECT_GE(n_types, 2);  // Q4_0 and Q8_0 at least
+}
+
+TEST(KernelAvx2Test, BatchPathsEqualSingleRowPathsExactly) {
+  // A type's batch kernel gives each (row, activation) the bits of dot_rows for that
+  // activation alone, for row counts and activation counts on and off every tile size, row
+  // lengths with partial SIMD groups of blocks, and activations packed exactly (the last one
+  // ends where the buffer ends, so AddressSanitizer sees any read past it).
+  SKIP_WITHOUT_AVX2();
+  int n_types = 0;
+  for (KernelType type : kWeightTypes) {
+    const KernelTraits& fast = fast_table()->at(type);
+    if (fast.matvec == nullptr || fast.matvec->dot_rows_multi == nullptr) continue;
+    ++n_types;
+    for (int64_t blocks : {1, 3, 8, 9, 17}) {
+      const int64_t n = fast.block_size * blocks;
+      constexpr int64_t kRows = 13;
+      const size_t stride = row_bytes(fast, n);
+      ExactBuffer matrix = random_matrix(fast, kRows, n, 60);
+      std::byte* bytes = matrix.data();
+      const size_t act_bytes = fast.matvec->activation_bytes(n);
+      const size_t act_stride = (act_bytes + 63) / 64 * 64;
+      constexpr int64_t kMaxActs = 10;
+      ExactBuffer acts(act_stride * (kMaxActs - 1) + act_bytes);
+      std::vector<std::vector<float>> singles;
+      for (int64_t j = 0; j < kMaxActs; ++j) {
+        const std::vector<float> x = random_row(n, 900 + static_cast<uint32_t>(j));
+        fast.matvec->prepare(x.data(), acts.data() + j * act_stride, n);
+        std::vector<float> single(kRows);
+        fast.matvec->dot_rows(bytes, stride, acts.data() + j * act_stride, single.data(), kRows, n);
+        singles.push_back(single);
+      }
+      for (int64_t n_act = 1; n_act <= kMaxActs; ++n_act) {
+        const std::byte* first_act = acts.data() + (kMaxActs - n_act) * act_stride;
+        for (int64_t first = 0; first < kRows; first += 3) {
+          for (int64_t count = 0; first + count <= kRows; ++count) {
+            const size_t out_stride = static_cast<size_t>(count) + 2;
+            std::vector<float> out(out_stride * static_cast<size_t>(n_act), -7.0f);
+            fast.matvec->dot_rows_multi(bytes + first * stride, stride, first_act, act_stride,
+                                        n_act, out.data(), out_stride, count, n);
+            for (int64_t j = 0; j < n_act; ++j) {
+              const std::vector<float>& single = singles[size_t(kMaxActs - n_act + j)];
+              for (size_t r = 0; r < out_stride; ++r) {
+                const float got = out[size_t(j) * out_stride + r];
+                if (int64_t(r) < count) {
+                  ASSERT_EQ(got, single[size_t(first) + r])
+                      << fast.name << " n " << n << " rows " << first << "+" << count << " act "
+                      << j << " of " << n_act;
+                } else {
+                  ASSERT_EQ(got, -7.0f) << fast.name << " wrote past the rows";
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GE(n_types, 1);
 }
 
 // The activation quantizers must give the scalar bytes exactly: the same activation then
