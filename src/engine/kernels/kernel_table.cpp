@@ -149,6 +149,9 @@ const KernelTable* KernelTable::avx2() {
     at(K::kQ8_0).vec_dot = simd::vec_dot_q8_0_q8_0_avx2;
     at(K::kQ4_0).matvec = &simd::kMatvecQ4_0Avx2;
     at(K::kQ8_0).matvec = &simd::kMatvecQ8_0Avx2;
+    at(K::kQ4_K).matvec = &simd::kMatvecQ4_KAvx2;
+    at(K::kQ5_K).matvec = &simd::kMatvecQ5_KAvx2;
+    at(K::kQ6_K).matvec = &simd::kMatvecQ6_KAvx2;
     at(K::kQ2_K).vec_dot = simd::vec_dot_q2_k_q8_k_avx2;
     at(K::kQ3_K).vec_dot = simd::vec_dot_q3_k_q8_k_avx2;
     at(K::kQ4_K).vec_dot = simd::vec_dot_q4_k_q8_k_avx2;

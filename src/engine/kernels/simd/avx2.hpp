@@ -42,6 +42,9 @@ float vec_dot_q6_k_q8_k_avx2(const void* __restrict x, const void* __restrict y,
 // Matrix-vector paths with a prepared activation (see MatvecKernel in kernel_table.hpp).
 extern const MatvecKernel kMatvecQ4_0Avx2;
 extern const MatvecKernel kMatvecQ8_0Avx2;
+extern const MatvecKernel kMatvecQ4_KAvx2;
+extern const MatvecKernel kMatvecQ5_KAvx2;
+extern const MatvecKernel kMatvecQ6_KAvx2;
 
 // Activation quantizers (the table's QuantizeRowFn), bit-exact with the scalar ones.
 void quantize_row_f16_avx2(const float* __restrict x, void* __restrict y, int64_t n);

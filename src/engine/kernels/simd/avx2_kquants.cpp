@@ -7,6 +7,11 @@
 // offset * sum over groups of scale * (group sum of the activation), comes from Q8_K's
 // bsums, so the products stay unsigned x signed. Minimum terms (Q2_K, Q4_K, Q5_K) also come
 // from the bsums.
+//
+// Q4_K, Q5_K and Q6_K also have matrix paths (the activation prepared as the plain Q8_K row):
+// their dots take kActs activations at once, unpacking each chunk of a row's values once for
+// all of them, with each (row, activation)'s arithmetic that of the single-row dot (its
+// kActs = 1 case), so every path gives the same bits.
 
 #include "engine/kernels/simd/avx2.hpp"
 
@@ -24,6 +29,7 @@
 #include "engine/kernels/q8_k.hpp"
 #include "engine/kernels/quant_common.hpp"
 #include "engine/kernels/simd/avx2_common.hpp"
+#include "engine/kernels/simd/avx2_tiles.hpp"
 
 namespace rbee::engine::kernels::simd {
 namespace {
@@ -78,51 +84,95 @@ RBEE_AVX2 inline __m128i scales_q3_k(const uint8_t* packed) {
   return _mm_sub_epi8(biased, _mm_set1_epi8(32));
 }
 
-// The dot of a Q4_K or Q5_K row; Q5_K adds the 5th bits (qh) to Q4_K's nibbles.
+// A super-block of a Q4_K or Q5_K row as every activation uses it.
+struct ScaleMinK4 {
+  __m256i scales;      // the 8 scales as int16 in both 128-bit lanes
+  __m128i mins_twice;  // minimum m[g] twice per group: groups of 32 span two bsums of 16
+  __m128 d_dmin;       // d and dmin as floats (lanes 0 and 1)
+};
+
+template <typename Block>
+RBEE_AVX2 inline ScaleMinK4 scale_min_k4(const Block& x) {
+  const __m128i scales_mins = scales_mins_k4(x.scales);
+  // d and dmin are neighbours: one conversion for both.
+  uint32_t d_dmin = 0;
+  std::memcpy(&d_dmin, &x.d, sizeof(d_dmin));
+  static_assert(offsetof(Block, dmin) == offsetof(Block, d) + 2);
+  return {_mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scales_mins)),
+          _mm_shuffle_epi8(scales_mins, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
+                                                      14, 14, 15, 15)),
+          _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin)))};
+}
+
+// The values of groups 2c (lo) and 2c + 1 (hi) of a Q4_K or Q5_K super-block, unsigned.
+template <typename Block>
+RBEE_AVX2 inline void chunk_k4(const Block& x, int c, __m256i& lo, __m256i& hi) {
+  const __m256i packed = load256(x.qs + 32 * c);
+  lo = low_bits(packed, 0x0f);
+  hi = low_bits(_mm256_srli_epi16(packed, 4), 0x0f);
+  if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+    // Bit 2c of qh[l] is the 5th bit of group 2c's element l, bit 2c + 1 of group 2c + 1's.
+    const __m256i high = _mm256_srli_epi16(load256(x.qh), 2 * c);
+    lo = _mm256_or_si256(lo, _mm256_slli_epi16(low_bits(high, 0x01), 4));
+    hi = _mm256_or_si256(hi, _mm256_slli_epi16(low_bits(high, 0x02), 3));
+  }
+}
+
+// Adds a super-block's float terms, given its integer sums against activation block a.
+RBEE_AVX2 inline void finish_k4(__m256i sums, const ScaleMinK4& w, const BlockQ8_K& a, __m256& acc,
+                                __m256& acc_min) {
+  const __m128 factors = _mm_mul_ps(w.d_dmin, _mm_set1_ps(a.d));
+  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_broadcastss_ps(factors), acc);
+  acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled_bsums(a, w.mins_twice)),
+                            _mm256_broadcastss_ps(_mm_movehdup_ps(factors)), acc_min);
+}
+
+// The integer sums of super-block b of row x (Q4_K or Q5_K) against kActs activations at
+// once: each group's values are unpacked once for all of them.
+template <typename Block, int kActs>
+RBEE_AVX2 inline void sums_k4(const Block& x, const ScaleMinK4& w, const BlockQ8_K* const* a,
+                              __m256i (&sums)[kActs]) {
+  for (__m256i& s : sums) s = _mm256_setzero_si256();
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    __m256i lo, hi;
+    chunk_k4(x, c, lo, hi);
+    const __m256i scale_lo = broadcast_i16(w.scales, 2 * c);
+    const __m256i scale_hi = broadcast_i16(w.scales, 2 * c + 1);
+#pragma GCC unroll 16
+    for (int j = 0; j < kActs; ++j) {
+      sums[j] = _mm256_add_epi32(sums[j], scaled_chunk(lo, a[j]->qs + 64 * c, scale_lo));
+      sums[j] = _mm256_add_epi32(sums[j], scaled_chunk(hi, a[j]->qs + 64 * c + 32, scale_hi));
+    }
+  }
+}
+
+// out[j * out_stride] = the dot of row x (Q4_K or Q5_K) with each of kActs Q8_K rows y[j].
+template <typename Block, int kActs>
+RBEE_AVX2 inline void dot_scale_min_k4(const Block* __restrict x,
+                                       const BlockQ8_K* const (&y)[kActs], int64_t nb, float* out,
+                                       size_t out_stride) {
+  __m256 acc[kActs];
+  __m256 acc_min[kActs];
+  for (int j = 0; j < kActs; ++j) acc[j] = acc_min[j] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const ScaleMinK4 w = scale_min_k4(x[b]);
+    const BlockQ8_K* a[kActs];
+    for (int j = 0; j < kActs; ++j) a[j] = y[j] + b;
+    __m256i sums[kActs];
+    sums_k4(x[b], w, a, sums);
+    for (int j = 0; j < kActs; ++j) finish_k4(sums[j], w, *a[j], acc[j], acc_min[j]);
+  }
+  for (int j = 0; j < kActs; ++j)
+    out[static_cast<size_t>(j) * out_stride] = hsum(_mm256_sub_ps(acc[j], acc_min[j]));
+}
+
 template <typename Block>
 RBEE_AVX2 inline float dot_scale_min_k4(const void* vx, const void* vy, int64_t n) {
-  constexpr bool kFifth = std::is_same_v<Block, BlockQ5_K>;
-  const auto* __restrict x = static_cast<const Block*>(vx);
-  const auto* __restrict y = static_cast<const BlockQ8_K*>(vy);
-  const int64_t nb = detail::n_blocks(n, kQK_K);
-  __m256 acc = _mm256_setzero_ps();
-  __m256 acc_min = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const BlockQ8_K& a = y[b];
-    const __m128i scales_mins = scales_mins_k4(x[b].scales);
-    // The 8 scales as int16 in both 128-bit lanes: one shuffle broadcasts a group's.
-    const __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scales_mins));
-    __m256i high = _mm256_setzero_si256();
-    if constexpr (kFifth) high = load256(x[b].qh);
-    __m256i sums = _mm256_setzero_si256();
-    for (int c = 0; c < 4; ++c) {
-      const __m256i packed = load256(x[b].qs + 32 * c);
-      __m256i lo = low_bits(packed, 0x0f);                        // group 2c
-      __m256i hi = low_bits(_mm256_srli_epi16(packed, 4), 0x0f);  // group 2c + 1
-      if constexpr (kFifth) {
-        // Bit 2c of qh[l] is the 5th bit of group 2c's element l, bit 2c + 1 of group 2c + 1's.
-        lo = _mm256_or_si256(lo, _mm256_slli_epi16(low_bits(high, 0x01), 4));
-        hi = _mm256_or_si256(hi, _mm256_slli_epi16(low_bits(high, 0x02), 3));
-        high = _mm256_srli_epi16(high, 2);
-      }
-      sums = _mm256_add_epi32(sums, scaled_chunk(lo, a.qs + 64 * c, broadcast_i16(scales, 2 * c)));
-      sums = _mm256_add_epi32(
-          sums, scaled_chunk(hi, a.qs + 64 * c + 32, broadcast_i16(scales, 2 * c + 1)));
-    }
-    // d and dmin are neighbours: one conversion for both.
-    uint32_t d_dmin = 0;
-    std::memcpy(&d_dmin, &x[b].d, sizeof(d_dmin));
-    static_assert(offsetof(Block, dmin) == offsetof(Block, d) + 2);
-    const __m128 factors =
-        _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin))), _mm_set1_ps(a.d));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_broadcastss_ps(factors), acc);
-    // Minimum m[g] (byte 8 + g) twice per group: groups of 32 span two bsums of 16.
-    const __m128i mins_twice = _mm_shuffle_epi8(
-        scales_mins, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
-    acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled_bsums(a, mins_twice)),
-                              _mm256_broadcastss_ps(_mm_movehdup_ps(factors)), acc_min);
-  }
-  return hsum(_mm256_sub_ps(acc, acc_min));
+  const BlockQ8_K* const y[1] = {static_cast<const BlockQ8_K*>(vy)};
+  float out = 0.0f;
+  dot_scale_min_k4<Block, 1>(static_cast<const Block*>(vx), y, detail::n_blocks(n, kQK_K), &out, 1);
+  return out;
 }
 
 // Adds the 8 chunks of 32 values of a 16-value-group super-block (Q2_K, Q3_K, Q6_K):
@@ -135,6 +185,52 @@ RBEE_AVX2 inline __m256i sum_group16_chunks(const BlockQ8_K& a, __m128i scales, 
         sums, scaled_chunk(chunk(k), a.qs + 32 * k, scale_pair(scales, 2 * k, 2 * k + 1)));
   }
   return sums;
+}
+
+// The values of elements 32k .. 32k + 31 of a Q6_K super-block, q + 32 in [0, 63]: low 4 bits
+// from ql[64c + 32(k % 2) + l] (low nibble for k % 4 < 2, high for k % 4 >= 2) with c = k / 4,
+// high 2 bits from bits 2(k % 4)..2(k % 4)+1 of qh[32c + l].
+RBEE_AVX2 inline __m256i chunk_q6_k(const BlockQ6_K& x, int chunk) {
+  const int c = chunk / 4;
+  const int k = chunk % 4;
+  __m256i low = load256(x.ql + 64 * c + 32 * (k % 2));
+  if (k >= 2) low = _mm256_srli_epi16(low, 4);
+  __m256i high = load256(x.qh + 32 * c);
+  // Bits 2k..2k+1 to bits 4..5: shifts of 16-bit lanes move no masked bit across bytes.
+  if (k == 0) high = _mm256_slli_epi16(high, 4);
+  if (k == 1) high = _mm256_slli_epi16(high, 2);
+  if (k == 3) high = _mm256_srli_epi16(high, 2);
+  return _mm256_or_si256(low_bits(low, 0x0f), low_bits(high, 0x30));
+}
+
+// out[j * out_stride] = the dot of Q6_K row x with each of kActs Q8_K rows y[j]: a chunk's
+// values are unpacked once for all of them.
+template <int kActs>
+RBEE_AVX2 inline void dot_q6_k(const BlockQ6_K* __restrict x, const BlockQ8_K* const (&y)[kActs],
+                               int64_t nb, float* out, size_t out_stride) {
+  __m256 acc[kActs];
+  for (__m256& a : acc) a = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m128i scales = load128(x[b].scales);
+    __m256i sums[kActs];
+    for (__m256i& s : sums) s = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) {
+      const __m256i values = chunk_q6_k(x[b], k);
+      const __m256i pair = scale_pair(scales, 2 * k, 2 * k + 1);
+#pragma GCC unroll 16
+      for (int j = 0; j < kActs; ++j) {
+        sums[j] = _mm256_add_epi32(sums[j], scaled_chunk(values, y[j][b].qs + 32 * k, pair));
+      }
+    }
+    const float d = f16(x[b].d);
+    for (int j = 0; j < kActs; ++j) {
+      const __m256i offset = _mm256_slli_epi32(scaled_bsums(y[j][b], scales), 5);
+      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sums[j], offset)),
+                               _mm256_set1_ps(d * y[j][b].d), acc[j]);
+    }
+  }
+  for (int j = 0; j < kActs; ++j) out[static_cast<size_t>(j) * out_stride] = hsum(acc[j]);
 }
 
 }  // namespace
@@ -201,31 +297,79 @@ RBEE_AVX2 float vec_dot_q5_k_q8_k_avx2(const void* __restrict x, const void* __r
 
 RBEE_AVX2 float vec_dot_q6_k_q8_k_avx2(const void* __restrict vx, const void* __restrict vy,
                                        int64_t n) {
-  const auto* __restrict x = static_cast<const BlockQ6_K*>(vx);
-  const auto* __restrict y = static_cast<const BlockQ8_K*>(vy);
-  const int64_t nb = detail::n_blocks(n, kQK_K);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const __m128i scales = load128(x[b].scales);
-    // Element 128c + 32k + l: low 4 bits from ql[64c + 32(k % 2) + l] (low nibble for k < 2,
-    // high for k >= 2), high 2 bits from bits 2k..2k+1 of qh[32c + l]; q + 32 in [0, 63].
-    __m256i sums = sum_group16_chunks(y[b], scales, [&](int chunk) RBEE_AVX2 {
-      const int c = chunk / 4;
-      const int k = chunk % 4;
-      __m256i low = load256(x[b].ql + 64 * c + 32 * (k % 2));
-      if (k >= 2) low = _mm256_srli_epi16(low, 4);
-      __m256i high = load256(x[b].qh + 32 * c);
-      // Bits 2k..2k+1 to bits 4..5: shifts of 16-bit lanes move no masked bit across bytes.
-      if (k == 0) high = _mm256_slli_epi16(high, 4);
-      if (k == 1) high = _mm256_slli_epi16(high, 2);
-      if (k == 3) high = _mm256_srli_epi16(high, 2);
-      return _mm256_or_si256(low_bits(low, 0x0f), low_bits(high, 0x30));
-    });
-    sums = _mm256_sub_epi32(sums, _mm256_slli_epi32(scaled_bsums(y[b], scales), 5));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(f16(x[b].d) * y[b].d), acc);
-  }
-  return hsum(acc);
+  const BlockQ8_K* const y[1] = {static_cast<const BlockQ8_K*>(vy)};
+  float out = 0.0f;
+  dot_q6_k<1>(static_cast<const BlockQ6_K*>(vx), y, detail::n_blocks(n, kQK_K), &out, 1);
+  return out;
 }
+
+namespace {
+
+// The batch kernels of a K-quant weight type: Kernel::run<kActs>(row, activations, nb, out,
+// out_stride) dots one row with kActs Q8_K rows; dot_rows and the single-row dot are its
+// one-activation case, so every path gives the same bits.
+size_t activation_bytes_q8_k(int64_t n) {
+  return static_cast<size_t>(detail::n_blocks(n, kQK_K)) * sizeof(BlockQ8_K);
+}
+
+template <typename Kernel>
+RBEE_AVX2 void dot_rows_k(const void* __restrict x, size_t row_stride,
+                          const void* __restrict activation, float* __restrict out, int64_t n_rows,
+                          int64_t n) {
+  const BlockQ8_K* const y[1] = {static_cast<const BlockQ8_K*>(activation)};
+  const int64_t nb = detail::n_blocks(n, kQK_K);
+  const auto* rows = static_cast<const std::byte*>(x);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    Kernel::template run<1>(rows + static_cast<size_t>(r) * row_stride, y, nb, out + r, 1);
+  }
+}
+
+template <typename Kernel>
+RBEE_AVX2 void dot_rows_multi_k(const void* __restrict x, size_t row_stride,
+                                const void* __restrict activations, size_t activation_stride,
+                                int64_t n_act, float* __restrict out, size_t out_stride,
+                                int64_t n_rows, int64_t n) {
+  const int64_t nb = detail::n_blocks(n, kQK_K);
+  // One row by eight activations: a super-block's values are unpacked once for all eight.
+  for_each_tile<1, 8>(
+      x, row_stride, activations, activation_stride, n_act, out, out_stride, n_rows,
+      [nb]<int kRows, int kActs>(const TileArgs& t) RBEE_AVX2 {
+        const BlockQ8_K* y[kActs];
+        for (int j = 0; j < kActs; ++j) {
+          y[j] = reinterpret_cast<const BlockQ8_K*>(t.acts + static_cast<size_t>(j) * t.act_stride);
+        }
+        Kernel::template run<kActs>(t.rows, y, nb, t.out, t.out_stride);
+      });
+}
+
+template <typename Block>
+struct ScaleMinK4Kernel {
+  template <int kActs>
+  RBEE_AVX2 static void run(const void* x, const BlockQ8_K* const (&y)[kActs], int64_t nb,
+                            float* out, size_t out_stride) {
+    dot_scale_min_k4<Block, kActs>(static_cast<const Block*>(x), y, nb, out, out_stride);
+  }
+};
+
+struct Q6KKernel {
+  template <int kActs>
+  RBEE_AVX2 static void run(const void* x, const BlockQ8_K* const (&y)[kActs], int64_t nb,
+                            float* out, size_t out_stride) {
+    dot_q6_k<kActs>(static_cast<const BlockQ6_K*>(x), y, nb, out, out_stride);
+  }
+};
+
+template <typename Kernel>
+constexpr MatvecKernel kquant_matvec() {
+  return {activation_bytes_q8_k, quantize_row_q8_k_avx2, dot_rows_k<Kernel>,
+          dot_rows_multi_k<Kernel>};
+}
+
+}  // namespace
+
+const MatvecKernel kMatvecQ4_KAvx2 = kquant_matvec<ScaleMinK4Kernel<BlockQ4_K>>();
+const MatvecKernel kMatvecQ5_KAvx2 = kquant_matvec<ScaleMinK4Kernel<BlockQ5_K>>();
+const MatvecKernel kMatvecQ6_KAvx2 = kquant_matvec<Q6KKernel>();
 
 RBEE_AVX2 void quantize_row_q8_k_avx2(const float* __restrict x, void* __restrict vy, int64_t n) {
   auto* y = static_cast<BlockQ8_K*>(vy);
