@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", config.port, "port to listen on")
       ->envname("RBEE_QUEEN_PORT")
       ->capture_default_str();
+  app.add_option("--ssh-config", config.ssh_config, "ssh_config file for reaching remote hives")
+      ->envname("RBEE_QUEEN_SSH_CONFIG");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->envname("RBEE_LOG");
   CLI11_PARSE(app, argc, argv);
   rbee::set_log_level(log_level);

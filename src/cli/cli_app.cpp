@@ -194,25 +194,21 @@ class Cli {
   }
 
   int hive_start(const std::string& alias) {
-    if (alias != config_.hive.hive_id) return remote_hive_not_yet(alias);
+    if (alias != config_.hive.hive_id)
+      return job(Json{{"operation", "hive_start"}, {"alias", alias}});
     if (auto started = services_.ensure_running(); !started) return fail(started.error().message);
     return job(Json{{"operation", "hive_get"}, {"alias", alias}});
   }
 
   int hive_stop(const std::string& alias) {
-    if (alias != config_.hive.hive_id) return remote_hive_not_yet(alias);
+    if (alias != config_.hive.hive_id)
+      return job(Json{{"operation", "hive_stop"}, {"alias", alias}});
     return stop(kHiveProgram);
   }
 
  private:
   std::string queen_url() const {
     return options_.queen_url.empty() ? services_.queen_url() : options_.queen_url;
-  }
-
-  int remote_hive_not_yet(const std::string& alias) {
-    return fail("hive '" + alias + "' is not this machine's hive ('" + config_.hive.hive_id +
-                    "'); starting and stopping remote hives over ssh is not built yet (issue #7)",
-                2);
   }
 
   GlobalOptions options_;
@@ -251,8 +247,19 @@ int run_cli(int argc, char** argv) {
   auto* hive = subcommand(app, "hive", "manage hives");
   hive->require_subcommand(1);
   hive->add_option("--hive", hive_alias, "which hive (default: this machine's)");
-  auto* hive_start = subcommand(*hive, "start", "start this machine's hive");
-  auto* hive_stop = subcommand(*hive, "stop", "stop this machine's hive");
+  auto* hive_start = subcommand(*hive, "start", "start a hive (a remote one over ssh)");
+  auto* hive_stop = subcommand(*hive, "stop", "stop a hive (a remote one over ssh)");
+  for (auto* sub : {hive_start, hive_stop}) {
+    sub->add_option("alias", hive_alias, "which hive (default: this machine's)");
+  }
+  std::string remote_alias;
+  bool purge = false;
+  auto* hive_install =
+      subcommand(*hive, "install", "copy rbee-hive, the worker and the token to a remote hive");
+  hive_install->add_option("alias", remote_alias, "its name in hives.toml")->required();
+  auto* hive_uninstall = subcommand(*hive, "uninstall", "remove rbee from a remote hive");
+  hive_uninstall->add_option("alias", remote_alias, "its name in hives.toml")->required();
+  hive_uninstall->add_flag("--purge", purge, "also delete its models and state");
   auto* hive_status = subcommand(*hive, "status", "a hive's state as the queen sees it");
   auto* hive_list = subcommand(*hive, "list", "every hive the queen knows");
   auto* hive_check = subcommand(*hive, "check", "run the hive's self-check through the queen");
@@ -407,6 +414,13 @@ int run_cli(int argc, char** argv) {
   }
   if (hive_add->parsed()) return cli.hive_add(remote, replace);
   if (hive_remove->parsed()) return cli.hive_remove(remove_alias);
+  if (hive_install->parsed()) {
+    return cli.job(Json{{"operation", "hive_install"}, {"alias", remote_alias}});
+  }
+  if (hive_uninstall->parsed()) {
+    return cli.job(
+        Json{{"operation", "hive_uninstall"}, {"alias", remote_alias}, {"purge", purge}});
+  }
   if (hive_start->parsed()) return cli.hive_start(hive_alias);
   if (hive_stop->parsed()) return cli.hive_stop(hive_alias);
   if (hive_status->parsed()) return cli.job(Json{{"operation", "hive_get"}, {"alias", hive_alias}});

@@ -182,6 +182,7 @@ Result<RbeeConfig> parse_config(const std::string& text, const std::string& sour
     RBEE_RETURN_IF_ERROR(reader.read_int("port", config.queen.port));
     RBEE_RETURN_IF_ERROR(reader.read_number("job_retention_s", config.queen.job_retention_s));
     RBEE_RETURN_IF_ERROR(reader.read_int("max_finished_jobs", config.queen.max_finished_jobs));
+    RBEE_RETURN_IF_ERROR(reader.read_string("ssh_config", config.queen.ssh_config));
     RBEE_RETURN_IF_ERROR(reader.reject_unknown());
   }
   if (const toml::table* hive = root["hive"].as_table()) {

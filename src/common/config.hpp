@@ -21,6 +21,8 @@ struct QueenConfig {
   // Finished jobs are forgotten after this long, or sooner when more than max_finished_jobs.
   double job_retention_s = 600;
   int max_finished_jobs = 1000;
+  // An ssh_config file for reaching remote hives (`ssh -F`); empty: the user's own ssh setup.
+  std::string ssh_config;
 };
 
 struct HiveConfig {

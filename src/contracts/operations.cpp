@@ -75,7 +75,8 @@ Status read_text(ObjectReader& reader, const char* key, bool required, std::stri
 }
 
 constexpr const char* kKnownOperations =
-    "status, hive_list, hive_get, hive_check, model_download, model_list, model_get, "
+    "status, hive_list, hive_get, hive_install, hive_uninstall, hive_start, hive_stop, "
+    "hive_check, model_download, model_list, model_get, "
     "model_delete, worker_binary_list, worker_binary_get, worker_binary_delete, "
     "worker_binary_install, worker_spawn, worker_process_list, worker_process_get, "
     "worker_process_delete, active_worker_list, active_worker_get, active_worker_retire, infer";
@@ -149,14 +150,39 @@ Status read_stop(ObjectReader& reader, std::vector<std::string>& stop) {
   return ok_status();
 }
 
+Status read_alias(ObjectReader& reader, std::string& alias) {
+  RBEE_RETURN_IF_ERROR(reader.required_string("alias", alias));
+  return validate_hive_id(alias, "alias");
+}
+
 Result<Operation> parse_named(const std::string& name, ObjectReader& reader) {
   if (name == "status") return Operation{StatusOperation{}};
   if (name == "hive_list") return Operation{HiveListOperation{}};
   if (name == "hive_get") {
     HiveGetOperation get;
-    RBEE_RETURN_IF_ERROR(reader.required_string("alias", get.alias));
-    RBEE_RETURN_IF_ERROR(validate_hive_id(get.alias, "alias"));
+    RBEE_RETURN_IF_ERROR(read_alias(reader, get.alias));
     return Operation{get};
+  }
+  if (name == "hive_install") {
+    HiveInstallOperation install;
+    RBEE_RETURN_IF_ERROR(read_alias(reader, install.alias));
+    return Operation{install};
+  }
+  if (name == "hive_uninstall") {
+    HiveUninstallOperation uninstall;
+    RBEE_RETURN_IF_ERROR(read_alias(reader, uninstall.alias));
+    RBEE_RETURN_IF_ERROR(reader.optional_bool("purge", uninstall.purge));
+    return Operation{uninstall};
+  }
+  if (name == "hive_start") {
+    HiveStartOperation start;
+    RBEE_RETURN_IF_ERROR(read_alias(reader, start.alias));
+    return Operation{start};
+  }
+  if (name == "hive_stop") {
+    HiveStopOperation stop;
+    RBEE_RETURN_IF_ERROR(read_alias(reader, stop.alias));
+    return Operation{stop};
   }
   if (name == "hive_check") {
     HiveCheckOperation check;
@@ -311,6 +337,20 @@ Json to_json(const Operation& operation) {
           },
           [](const HiveGetOperation& get) {
             return Json{{"operation", "hive_get"}, {"alias", get.alias}};
+          },
+          [](const HiveInstallOperation& install) {
+            return Json{{"operation", "hive_install"}, {"alias", install.alias}};
+          },
+          [](const HiveUninstallOperation& uninstall) {
+            return Json{{"operation", "hive_uninstall"},
+                        {"alias", uninstall.alias},
+                        {"purge", uninstall.purge}};
+          },
+          [](const HiveStartOperation& start) {
+            return Json{{"operation", "hive_start"}, {"alias", start.alias}};
+          },
+          [](const HiveStopOperation& stop) {
+            return Json{{"operation", "hive_stop"}, {"alias", stop.alias}};
           },
           [](const HiveCheckOperation& check) {
             return Json{{"operation", "hive_check"},

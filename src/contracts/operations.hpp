@@ -25,6 +25,25 @@ struct HiveListOperation {};
 struct HiveGetOperation {
   std::string alias;
 };
+// queen, over ssh (ARCHITECTURE.md §9): copy the hive and worker programs and the cluster
+// token to the machine `alias` of hives.toml.
+struct HiveInstallOperation {
+  std::string alias;
+};
+// queen, over ssh: remove what hive_install copied; `purge` also removes the models and the
+// hive's state there.
+struct HiveUninstallOperation {
+  std::string alias;
+  bool purge = false;
+};
+// queen: start the hive on `alias` over ssh and wait for its first heartbeat.
+struct HiveStartOperation {
+  std::string alias;
+};
+// queen: ask the hive on `alias` to shut down (ssh + kill when it does not answer).
+struct HiveStopOperation {
+  std::string alias;
+};
 // hive: a harmless check that the hive executes operations (state folder writable, devices
 // detected, queen reachable). With duration_s > 0 it repeats the checks once a second for that
 // long, reporting progress; it stops at once when cancelled.
@@ -125,7 +144,8 @@ struct InferOperation {
 };
 
 using Operation =
-    std::variant<StatusOperation, HiveListOperation, HiveGetOperation, HiveCheckOperation,
+    std::variant<StatusOperation, HiveListOperation, HiveGetOperation, HiveInstallOperation,
+                 HiveUninstallOperation, HiveStartOperation, HiveStopOperation, HiveCheckOperation,
                  ModelDownloadOperation, ModelListOperation, ModelGetOperation,
                  ModelDeleteOperation, WorkerBinaryListOperation, WorkerBinaryGetOperation,
                  WorkerBinaryDeleteOperation, WorkerBinaryInstallOperation, WorkerSpawnOperation,

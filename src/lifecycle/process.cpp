@@ -64,8 +64,10 @@ Result<pid_t> spawn_process(const SpawnOptions& options) {
   return pid;
 }
 
-Result<std::string> run_and_capture(const std::vector<std::string>& argv,
-                                    std::chrono::milliseconds timeout) {
+namespace {
+
+Result<CollectedRun> run_with_output(const std::vector<std::string>& argv,
+                                     std::chrono::milliseconds timeout, bool with_stderr) {
   if (argv.empty()) return make_error(ErrorCode::kInvalidArgument, "nothing to run");
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -75,7 +77,11 @@ Result<std::string> run_and_capture(const std::vector<std::string>& argv,
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  if (with_stderr) {
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  }
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
@@ -119,10 +125,21 @@ Result<std::string> run_and_capture(const std::vector<std::string>& argv,
   if (timed_out) {
     return make_error(ErrorCode::kDeadlineExceeded, argv[0] + " did not finish in time");
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return make_error(ErrorCode::kInternal, argv[0] + " failed");
-  }
-  return output;
+  return CollectedRun{WIFEXITED(status) ? WEXITSTATUS(status) : -1, std::move(output)};
+}
+
+}  // namespace
+
+Result<std::string> run_and_capture(const std::vector<std::string>& argv,
+                                    std::chrono::milliseconds timeout) {
+  RBEE_ASSIGN_OR_RETURN(CollectedRun run, run_with_output(argv, timeout, false));
+  if (run.exit_code != 0) return make_error(ErrorCode::kInternal, argv[0] + " failed");
+  return std::move(run.output);
+}
+
+Result<CollectedRun> run_and_collect(const std::vector<std::string>& argv,
+                                     std::chrono::milliseconds timeout) {
+  return run_with_output(argv, timeout, true);
 }
 
 bool process_alive(pid_t pid) {

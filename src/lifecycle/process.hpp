@@ -32,6 +32,15 @@ Result<pid_t> spawn_process(const SpawnOptions& options);
 Result<std::string> run_and_capture(const std::vector<std::string>& argv,
                                     std::chrono::milliseconds timeout);
 
+struct CollectedRun {
+  int exit_code = -1;  // -1 when a signal ended it
+  std::string output;  // stdout and stderr, interleaved
+};
+// Like run_and_capture, but stderr is collected too and any exit status is a successful
+// Result, for callers that report what a failing program said (ssh, scp).
+Result<CollectedRun> run_and_collect(const std::vector<std::string>& argv,
+                                     std::chrono::milliseconds timeout);
+
 // Whether a process with this pid exists and is not a zombie.
 bool process_alive(pid_t pid);
 

@@ -50,4 +50,9 @@ std::optional<HiveEntry> HiveRegistry::get(const std::string& hive_id) const {
   return view(it->second, now_steady_ms());
 }
 
+void HiveRegistry::forget(const std::string& hive_id) {
+  std::lock_guard lock(mu_);
+  hives_.erase(hive_id);
+}
+
 }  // namespace rbee::queen

@@ -34,6 +34,8 @@ class HiveRegistry {
   // Sorted by hive id.
   std::vector<HiveEntry> list() const;
   std::optional<HiveEntry> get(const std::string& hive_id) const;
+  // Drops a hive that was stopped on purpose (it re-registers with its next beat).
+  void forget(const std::string& hive_id);
 
  private:
   struct Stored {

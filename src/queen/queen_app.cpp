@@ -17,6 +17,7 @@
 #include "queen/hive_forwarder.hpp"
 #include "queen/hive_registry.hpp"
 #include "queen/inference.hpp"
+#include "queen/remote_hive_control.hpp"
 #include "queen/scheduler.hpp"
 #include "queen/worker_registry.hpp"
 
@@ -42,6 +43,7 @@ struct QueenApp::Impl {
   std::string cluster_token;
   Scheduler scheduler;
   InferenceService inference;
+  RemoteHiveControl remote_hives;
   std::unique_ptr<ApiKeyStore> api_keys;  // opened at bind()
   // Beyond loopback the OpenAI endpoints take client API keys (ARCHITECTURE.md §6).
   bool require_api_key = false;
@@ -58,7 +60,9 @@ struct QueenApp::Impl {
         jobs(jobs::JobRegistryOptions{"queen-rbee", options.config.job_retention_s,
                                       static_cast<size_t>(options.config.max_finished_jobs)}),
         scheduler(options.scheduler, workers, hives, jobs, cluster_token),
-        inference(scheduler, workers, hives, cluster_token) {}
+        inference(scheduler, workers, hives, cluster_token),
+        remote_hives(options.config, options.paths, hives, cluster_token, [this] { return port; }) {
+  }
 
   int64_t uptime_s() const { return (now_steady_ms() - started_steady_ms) / 1000; }
 
@@ -185,6 +189,26 @@ struct QueenApp::Impl {
                                 RBEE_ASSIGN_OR_RETURN(Json list, hives_with_config_json());
                                 job.result(Json{{"hives", list}});
                                 return ok_status();
+                              }};
+    }
+    if (const auto* install = std::get_if<contracts::HiveInstallOperation>(&operation)) {
+      return jobs::PlannedJob{name, [this, alias = install->alias](jobs::JobContext& job) {
+                                return remote_hives.install(alias, job);
+                              }};
+    }
+    if (const auto* uninstall = std::get_if<contracts::HiveUninstallOperation>(&operation)) {
+      return jobs::PlannedJob{name, [this, op = *uninstall](jobs::JobContext& job) {
+                                return remote_hives.uninstall(op.alias, op.purge, job);
+                              }};
+    }
+    if (const auto* start = std::get_if<contracts::HiveStartOperation>(&operation)) {
+      return jobs::PlannedJob{name, [this, alias = start->alias](jobs::JobContext& job) {
+                                return remote_hives.start(alias, job);
+                              }};
+    }
+    if (const auto* stop = std::get_if<contracts::HiveStopOperation>(&operation)) {
+      return jobs::PlannedJob{name, [this, alias = stop->alias](jobs::JobContext& job) {
+                                return remote_hives.stop(alias, job);
                               }};
     }
     const auto& get = std::get<contracts::HiveGetOperation>(operation);

@@ -380,6 +380,10 @@ const std::string& NetnsRig::address(size_t i) const {
   return hosts_.at(i).address;
 }
 
+fs::path NetnsRig::home(size_t i) const {
+  return dir_ / ("home_" + std::to_string(i));
+}
+
 fs::path NetnsRig::sshd_log(size_t i) const {
   return dir_ / ("sshd_" + std::to_string(i) + ".log");
 }
@@ -461,10 +465,11 @@ void NetnsRig::build(size_t hosts) {
                        known_hosts().string() +
                        "\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n"
                        "  BatchMode yes\n  ConnectTimeout 3\n";
+    fs::create_directory(home(i));
     write_text(dir_ / ("sshd_config_" + std::to_string(i)),
-               "ListenAddress " + host.address + "\nPort " + std::to_string(kSshPort) +
-                   "\nAddressFamily inet\nHostKey " + host_key.string() + "\nPidFile " +
-                   (dir_ / ("sshd_" + std::to_string(i) + ".pid")).string() +
+               "SetEnv HOME=" + home(i).string() + "\nListenAddress " + host.address + "\nPort " +
+                   std::to_string(kSshPort) + "\nAddressFamily inet\nHostKey " + host_key.string() +
+                   "\nPidFile " + (dir_ / ("sshd_" + std::to_string(i) + ".pid")).string() +
                    "\nAuthorizedKeysFile " + (dir_ / "authorized_keys").string() +
                    "\nPubkeyAuthentication yes\nPasswordAuthentication no\n"
                    "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"

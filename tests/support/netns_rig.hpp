@@ -74,6 +74,9 @@ class NetnsRig {
   // known_hosts, batch mode): `ssh -F <ssh_config()> <name(i)> cmd`.
   std::filesystem::path ssh_config() const { return dir_ / "ssh_config"; }
   std::filesystem::path sshd_log(size_t i) const;
+  // Namespace i's $HOME for ssh sessions (sshd's SetEnv): the namespaces share one file
+  // system, so each host gets a home of its own and nothing lands in the real user's.
+  std::filesystem::path home(size_t i) const;
 
   // The options every ssh/scp the rig builds uses (-F /dev/null, batch mode, the rig's key
   // and known_hosts, StrictHostKeyChecking=yes, a connect timeout).
