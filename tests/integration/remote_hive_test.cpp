@@ -141,8 +141,12 @@ TEST_F(RemoteHiveTest, InstallStartStopUninstallOverSsh) {
             "http://" + rig_->address(1) + ":" + std::to_string(kHivePort));
   EXPECT_EQ(hive_processes(1).size(), 1u);
 
-  JobOutcome stop = run_job(queen(), Json{{"operation", "hive_stop"}, {"alias", "attic"}});
-  ASSERT_EQ(stop.status, "completed") << stop.error_message();
+  // The CLI's way in: `rbee hive stop ALIAS` submits hive_stop and tells its story.
+  std::string queen_url = "http://" + rig_->address(0) + ":" + std::to_string(home_->queen_port());
+  CommandResult stop = home_->rbee({"--queen-url", queen_url, "hive", "stop", "attic"});
+  ASSERT_EQ(stop.exit_code, 0) << stop.out << stop.err;
+  EXPECT_NE((stop.out + stop.err).find("Asking hive 'attic'"), std::string::npos)
+      << stop.out << stop.err;
   EXPECT_TRUE(hive_processes(1).empty());
   EXPECT_EQ(hive_entry("attic").value("state", ""), "not running");
 
