@@ -152,6 +152,7 @@ const KernelTable* KernelTable::avx2() {
     at(K::kQ4_K).matvec = &simd::kMatvecQ4_KAvx2;
     at(K::kQ5_K).matvec = &simd::kMatvecQ5_KAvx2;
     at(K::kQ6_K).matvec = &simd::kMatvecQ6_KAvx2;
+    at(K::kF16).matvec = &simd::kMatvecF16Avx2;
     at(K::kQ2_K).vec_dot = simd::vec_dot_q2_k_q8_k_avx2;
     at(K::kQ3_K).vec_dot = simd::vec_dot_q3_k_q8_k_avx2;
     at(K::kQ4_K).vec_dot = simd::vec_dot_q4_k_q8_k_avx2;

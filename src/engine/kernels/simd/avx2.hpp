@@ -45,6 +45,7 @@ extern const MatvecKernel kMatvecQ8_0Avx2;
 extern const MatvecKernel kMatvecQ4_KAvx2;
 extern const MatvecKernel kMatvecQ5_KAvx2;
 extern const MatvecKernel kMatvecQ6_KAvx2;
+extern const MatvecKernel kMatvecF16Avx2;
 
 // Activation quantizers (the table's QuantizeRowFn), bit-exact with the scalar ones.
 void quantize_row_f16_avx2(const float* __restrict x, void* __restrict y, int64_t n);
