@@ -10,6 +10,7 @@
 #include "hive/queen_link.hpp"
 #include "hive/worker_event_sender.hpp"
 #include "hive/worker_supervisor.hpp"
+#include "http/advertised_address.hpp"
 #include "http/server.hpp"
 #include "jobs/job_registry.hpp"
 #include "jobs/job_routes.hpp"
@@ -72,10 +73,9 @@ struct HiveApp::Impl {
   }
 
   std::string advertised_url() const {
-    // A wildcard bind is not an address the queen can dial. TODO(#7): advertise the
-    // interface that reaches the queen for remote hives.
-    std::string host = options.config.host == "0.0.0.0" ? "127.0.0.1" : options.config.host;
-    return "http://" + host + ":" + std::to_string(port);
+    // A wildcard bind is not an address the queen can dial: the interface facing it is.
+    return "http://" + http::advertised_host(options.config.host, options.queen_url) + ":" +
+           std::to_string(port);
   }
 
   contracts::HiveHeartbeat build_heartbeat() const {

@@ -8,6 +8,7 @@
 #include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
+#include "http/advertised_address.hpp"
 #include "lifecycle/health_check.hpp"
 #include "lifecycle/process.hpp"
 
@@ -105,7 +106,7 @@ void WorkerSupervisor::release_worker_id(const std::string& worker_id) {
 
 WorkerRecord WorkerSupervisor::record_for(const WorkerLaunch& launch, const std::string& worker_id,
                                           int port) const {
-  std::string host = options_.worker_host == "0.0.0.0" ? "127.0.0.1" : options_.worker_host;
+  const std::string host = http::advertised_host(options_.worker_host, options_.queen_url);
   WorkerRecord record;
   record.worker_id = worker_id;
   record.port = port;
