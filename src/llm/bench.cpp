@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/kernels/kernel_table.hpp"
 #include "engine/sampling/sampler.hpp"
 
 namespace rbee::llm {
@@ -137,6 +138,7 @@ Result<BenchResult> run_bench(const BenchOptions& options) {
   result.parallel = options.parallel;
   result.prompt_tokens = options.prompt_tokens;
   result.gen_tokens = options.gen_tokens;
+  result.kernels = engine::kernels::KernelTable::active().name();
 
   auto load_start = Clock::now();
   RBEE_ASSIGN_OR_RETURN(auto model, engine::Model::load(options.model));

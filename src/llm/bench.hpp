@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include "common/result.hpp"
 #include "engine/model/model.hpp"
@@ -54,11 +55,12 @@ struct BenchResult {
   int gen_tokens = 0;
   double pp_s = 0;
   double tg_s = 0;
+  std::string kernels;  // the kernel table that ran ("avx2", "scalar", ...)
 };
 
 // Loads the model, evaluates one token to fault its pages in, then per session one batched
 // eval of `prompt_tokens` random ids (fixed seed) and `gen_tokens` single-token evals, each
-// feeding the greedy token of the last logits; sessions take turns token by token.
+// feeding the greedy token of the last logits; the sessions' steps run as one batch.
 // Errors of Model::load (kNotFound for a missing file), kInvalidArgument for counts < 1.
 Result<BenchResult> run_bench(const BenchOptions& options);
 

@@ -239,17 +239,18 @@ int command_bench(const BenchOptions& options, bool json) {
              {"prompt_tokens", bench->prompt_tokens},
              {"gen_tokens", bench->gen_tokens},
              {"pp_s", bench->pp_s},
-             {"tg_s", bench->tg_s}};
+             {"tg_s", bench->tg_s},
+             {"kernels", bench->kernels}};
     std::printf("%s\n", out.dump().c_str());
   } else {
     // A step is one token for each session.
     std::printf(
         "pp %d x %d: %.2f tok/s, tg %d x %d: %.2f tok/s (%.3f ms a step), %d thread%s, weights "
-        "%.1f MiB, load %.3f s\n",
+        "%.1f MiB, load %.3f s, %s kernels\n",
         bench->prompt_tokens, bench->parallel, bench->pp_tokens_per_s, bench->gen_tokens,
         bench->parallel, bench->tg_tokens_per_s, 1000.0 * bench->tg_s / bench->gen_tokens,
         bench->threads, bench->threads == 1 ? "" : "s", double(bench->model_bytes) / (1 << 20),
-        bench->load_s);
+        bench->load_s, bench->kernels.c_str());
   }
   return 0;
 }
