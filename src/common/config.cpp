@@ -120,6 +120,12 @@ Status RbeeConfig::validate() const {
     return make_error(ErrorCode::kInvalidArgument,
                       "downloads.max_attempts must be between 1 and 100");
   }
+  if (const auto& endpoint = downloads.hf_endpoint;
+      !endpoint.empty() && !endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "downloads.hf_endpoint must be an http:// or https:// URL, got '" + endpoint + "'");
+  }
   RBEE_RETURN_IF_ERROR(check_port(workers.port_min, "workers.port_min"));
   RBEE_RETURN_IF_ERROR(check_port(workers.port_max, "workers.port_max"));
   if (workers.port_min > workers.port_max) {
@@ -198,6 +204,7 @@ Result<RbeeConfig> parse_config(const std::string& text, const std::string& sour
     TableReader reader(*downloads, "downloads", source_name);
     RBEE_RETURN_IF_ERROR(reader.read_number("stall_timeout_s", config.downloads.stall_timeout_s));
     RBEE_RETURN_IF_ERROR(reader.read_int("max_attempts", config.downloads.max_attempts));
+    RBEE_RETURN_IF_ERROR(reader.read_string("hf_endpoint", config.downloads.hf_endpoint));
     RBEE_RETURN_IF_ERROR(reader.reject_unknown());
   }
   if (const toml::table* workers = root["workers"].as_table()) {

@@ -34,8 +34,12 @@ struct HiveConfig {
 };
 
 // How a hive downloads models. The HuggingFace endpoint and token come from the environment
-// (HF_ENDPOINT, HF_TOKEN) as with HuggingFace's own tools.
+// (HF_ENDPOINT, HF_TOKEN) as with HuggingFace's own tools; a hive started over ssh has no
+// such environment, so its config.toml can name the endpoint too.
 struct DownloadConfig {
+  // The HuggingFace endpoint (a mirror, a local hub); HF_ENDPOINT overrides it; empty:
+  // HF_ENDPOINT, else https://huggingface.co.
+  std::string hf_endpoint;
   double stall_timeout_s = 30;  // no byte for this long: drop the connection and resume
   int max_attempts = 6;         // connection attempts per file before the download fails
 };

@@ -32,6 +32,13 @@ TEST(ConfigTest, ReadsDownloadSettings) {
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_DOUBLE_EQ(config->downloads.stall_timeout_s, 1.5);
   EXPECT_EQ(config->downloads.max_attempts, 3);
+  EXPECT_EQ(config->downloads.hf_endpoint, "");
+  auto mirror = parse_config("[downloads]\nhf_endpoint = \"http://10.0.0.1:8080\"\n", "c");
+  ASSERT_TRUE(mirror) << mirror.error().message;
+  EXPECT_EQ(mirror->downloads.hf_endpoint, "http://10.0.0.1:8080");
+  auto not_url = parse_config("[downloads]\nhf_endpoint = \"hub.local\"\n", "c");
+  ASSERT_FALSE(not_url);
+  EXPECT_NE(not_url.error().message.find("downloads.hf_endpoint"), std::string::npos);
   auto bad = parse_config("[downloads]\nmax_attempts = 0\n", "c");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("downloads.max_attempts"), std::string::npos);

@@ -41,7 +41,7 @@ struct HiveApp::Impl {
         on_shutdown_request(std::move(shutdown)),
         server(http::ServerOptions{"rbee-hive", 1024 * 1024, 64, ""}),
         jobs(jobs::JobRegistryOptions{"rbee-hive"}) {
-    auto hf = provision::HfClientOptions::from_environment();
+    auto hf = provision::HfClientOptions::from_environment(options.downloads.hf_endpoint);
     hf.transfer.stall_timeout_s = options.downloads.stall_timeout_s;
     hf.transfer.max_attempts = options.downloads.max_attempts;
     catalogs = std::make_shared<HiveCatalogs>(options.paths, std::move(hf));

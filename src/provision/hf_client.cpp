@@ -138,8 +138,9 @@ Status append_tree_page(const std::string& url, const std::string& body,
 
 }  // namespace
 
-HfClientOptions HfClientOptions::from_environment() {
+HfClientOptions HfClientOptions::from_environment(const std::string& configured_endpoint) {
   HfClientOptions options;
+  if (!configured_endpoint.empty()) options.endpoint = configured_endpoint;
   if (auto endpoint = env("HF_ENDPOINT"); !endpoint.empty()) options.endpoint = endpoint;
   while (!options.endpoint.empty() && options.endpoint.back() == '/') options.endpoint.pop_back();
   options.token = trimmed(env("HF_TOKEN"));

@@ -22,10 +22,11 @@ struct HfClientOptions {
   std::string token;                          // sent as `Authorization: Bearer` when set
   TransferOptions transfer;
 
-  // HF_ENDPOINT (default https://huggingface.co); HF_TOKEN, else the token file of
+  // HF_ENDPOINT, else `configured_endpoint` when not empty (a hive's [downloads]
+  // hf_endpoint), else https://huggingface.co; HF_TOKEN, else the token file of
   // `huggingface-cli login` ($HF_TOKEN_PATH, $HF_HOME/token, ~/.cache/huggingface/token);
   // RBEE_DOWNLOAD_STALL_TIMEOUT_S overrides the stall timeout.
-  static HfClientOptions from_environment();
+  static HfClientOptions from_environment(const std::string& configured_endpoint = "");
 };
 
 class HfClient {
