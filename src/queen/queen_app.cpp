@@ -59,6 +59,10 @@ struct QueenApp::Impl {
         server(http::ServerOptions{"queen-rbee", 16 * 1024 * 1024, 192, ""}),
         jobs(jobs::JobRegistryOptions{"queen-rbee", options.config.job_retention_s,
                                       static_cast<size_t>(options.config.max_finished_jobs)}),
+        workers([this](const std::string& hive_id) {
+          auto hive = hives.get(hive_id);
+          return hive && hive->state == "unreachable";
+        }),
         scheduler(options.scheduler, workers, hives, jobs, cluster_token),
         inference(scheduler, workers, hives, cluster_token),
         remote_hives(options.config, options.paths, hives, cluster_token, [this] { return port; }) {

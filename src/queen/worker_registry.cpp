@@ -56,6 +56,9 @@ bool model_matches(const std::string& requested, const std::string& served_id) {
          served_id[requested.size()] == ':';
 }
 
+WorkerRegistry::WorkerRegistry(HiveUnreachable hive_unreachable)
+    : hive_unreachable_(std::move(hive_unreachable)) {}
+
 void WorkerRegistry::record(const contracts::WorkerHeartbeat& beat) {
   std::lock_guard lock(mu_);
   int64_t now = now_steady_ms();
@@ -134,7 +137,7 @@ WorkerView WorkerRegistry::view(const Stored& stored, int64_t now) const {
                                           std::max<int64_t>(stored.beat.heartbeat_interval_ms, 1);
   if (!stored.gone_state.empty()) {
     view.state = stored.gone_state;
-  } else if (late) {
+  } else if (late || (hive_unreachable_ && hive_unreachable_(stored.beat.hive_id))) {
     view.state = "unreachable";
   } else if (stored.draining) {
     view.state = "draining";

@@ -3,12 +3,14 @@
 // The queen's view of the workers (ARCHITECTURE.md §6, §8), fed by worker heartbeats, hive
 // events, the queen's own spawns and what its relays learn. The queen counts the requests it
 // relays to each worker itself, so routing never waits for a heartbeat to learn that a slot
-// was taken or freed. A worker is routable while it reports ready or busy, beats on time and
-// has not been seen to die; a dead one stops being routable the moment anyone notices.
+// was taken or freed. A worker is routable while it reports ready or busy, beats on time, has
+// not been seen to die and its hive is not unreachable; a dead one stops being routable the
+// moment anyone notices.
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -47,8 +49,17 @@ struct WorkerFilter {
   std::set<std::string> exclude;  // workers already tried
 };
 
+// Whether the queen lost touch with a hive (its beats are late). Called with the registry's
+// lock held, so it must not call back into the registry.
+using HiveUnreachable = std::function<bool(const std::string& hive_id)>;
+
 class WorkerRegistry {
  public:
+  // `hive_unreachable` empty: hives are not consulted. A worker whose hive is unreachable is
+  // `unreachable` and not routable, even while its own beats are still fresh: the hive's
+  // beats come more often, and the network that failed them is the worker's too.
+  explicit WorkerRegistry(HiveUnreachable hive_unreachable = {});
+
   // A beat from a worker marked gone with the same pid is ignored (it was in flight when
   // the worker died); a `stopped` beat marks it gone.
   void record(const contracts::WorkerHeartbeat& beat);
@@ -96,6 +107,7 @@ class WorkerRegistry {
   void changed_locked();
   void forget_old_locked(int64_t now);
 
+  const HiveUnreachable hive_unreachable_;
   mutable std::mutex mu_;
   mutable std::condition_variable changed_cv_;
   uint64_t changes_ = 0;                        // guarded by mu_

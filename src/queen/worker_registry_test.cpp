@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 namespace rbee::queen {
 namespace {
 
@@ -103,6 +105,27 @@ TEST(WorkerRegistryTest, MissedBeatsMakeAWorkerUnreachable) {
   registry.wait_for_change(seen, std::chrono::milliseconds(60));
   EXPECT_EQ(registry.get("a")->state, "unreachable");
   EXPECT_FALSE(registry.try_acquire({"m", "", "", {}}));
+}
+
+TEST(WorkerRegistryTest, WorkersOfAnUnreachableHiveAreNotRoutableUntilItReturns) {
+  std::atomic<bool> lost{false};
+  WorkerRegistry registry([&](const std::string& hive_id) { return hive_id == "attic" && lost; });
+  auto remote = beat("a", "m", 1);
+  remote.hive_id = "attic";
+  registry.record(remote);
+  registry.record(beat("b", "m", 1));  // on localhost
+  lost = true;
+  EXPECT_EQ(registry.get("a")->state, "unreachable");
+  EXPECT_FALSE(registry.get("a")->routable);
+  EXPECT_EQ(registry.get("b")->state, "ready");
+  EXPECT_FALSE(registry.try_acquire({"m", "attic", "", {}}));
+  EXPECT_FALSE(registry.has_candidate({"m", "attic", "", {}}));
+  auto leased = registry.try_acquire({"m", "", "", {}});
+  ASSERT_TRUE(leased);
+  EXPECT_EQ(leased->beat.worker_id, "b");
+  lost = false;
+  EXPECT_EQ(registry.get("a")->state, "ready");
+  EXPECT_TRUE(registry.try_acquire({"m", "attic", "", {}}));
 }
 
 TEST(WorkerRegistryTest, IdleWorkersAreListedAfterTheirTime) {
