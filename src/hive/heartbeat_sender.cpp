@@ -47,12 +47,24 @@ bool HeartbeatSender::send_once() {
   }
   bool ok = response && response->status >= 200 && response->status < 300;
   bool was_connected = connected();
-  if (ok != was_connected) {
-    if (ok) {
-      log->info("heartbeat reaches the queen at {}", options_.queen->queen_url());
+  if (ok) {
+    if (!was_connected) log->info("heartbeat reaches the queen at {}", options_.queen->queen_url());
+    last_failure_.clear();
+  } else {
+    std::string failure;
+    if (response && response->status == 401) {
+      // The one failure that waiting cannot mend: say which file holds the wrong token.
+      failure = "refused: the cluster token in " + options_.queen->token_file().string() +
+                " is not the queen's (copy the queen's cluster.token there, e.g. with `rbee hive "
+                "install`)";
     } else {
-      log->warn("heartbeat to {} failed: {}", options_.queen->queen_url(),
-                response ? http::error_from_response(*response).message : response.error().message);
+      failure = response ? http::error_from_response(*response).message : response.error().message;
+    }
+    // Once per kind of failure, the first one included: a hive that never reached the queen
+    // says why.
+    if (failure != last_failure_) {
+      log->warn("heartbeat to {} failed: {}", options_.queen->queen_url(), failure);
+      last_failure_ = failure;
     }
   }
   std::lock_guard lock(mu_);

@@ -47,6 +47,8 @@ class HeartbeatSender {
   // guarded by mu_
   bool beat_now_ = false;
   bool connected_ = false;
+  // Only the beat thread touches it: the last failure logged, so each is logged once.
+  std::string last_failure_;
 };
 
 }  // namespace rbee::hive

@@ -28,6 +28,7 @@ class QueenLink {
   Result<http::ClientResponse> post(const std::string& path, const std::string& json_body);
 
   const std::string& queen_url() const { return queen_url_; }
+  const std::filesystem::path& token_file() const { return token_file_; }
 
  private:
   Result<std::string> token();

@@ -17,6 +17,7 @@ using namespace std::chrono_literals;
 // A hive needs a moment to bind and detect its devices; a slow machine over ssh more.
 constexpr auto kFirstBeatTimeout = 30s;
 constexpr auto kShutdownTimeout = 20s;
+constexpr auto kTokenProbePeriod = 500ms;
 
 RemoteHiveOptions remote_options(const QueenConfig& config, const Paths& paths) {
   RemoteHiveOptions options;
@@ -92,14 +93,35 @@ Status RemoteHiveControl::start(const std::string& alias, jobs::JobContext& job)
   int64_t launched_ms = now_unix_ms();
   RBEE_RETURN_IF_ERROR(launch_remote_hive(remote, queen_url, options, job));
   job.narrate("hive_start_wait", "Waiting for hive '" + alias + "' to report to the queen");
+  // A hive that is up but holds another cluster token refuses the queen's token (401), as the
+  // queen refuses its beats: waiting longer cannot help. Asked now and then, and only a
+  // refusal seen twice counts (the hive reads its token right after it binds).
+  http::Client probe(
+      {"http://" + remote.host + ":" + std::to_string(remote.hive_port), cluster_token_, 1, 2});
+  int refusals = 0;
+  int64_t next_probe_ms = now_steady_ms() + kTokenProbePeriod.count();
   bool reported = lifecycle::poll_until(
       [&] {
         auto entry = hives_.get(alias);
-        return job.cancelled() || (entry && entry->last_seen_ms >= launched_ms);
+        if (job.cancelled() || (entry && entry->last_seen_ms >= launched_ms)) return true;
+        if (now_steady_ms() >= next_probe_ms) {
+          auto answer = probe.get("/v1/jobs");
+          refusals = answer && answer->status == 401 ? refusals + 1 : 0;
+          next_probe_ms = now_steady_ms() + kTokenProbePeriod.count();
+        }
+        return refusals >= 2;
       },
       kFirstBeatTimeout);
   if (job.cancelled()) return jobs::JobContext::cancelled_error();
   auto entry = hives_.get(alias);
+  if (refusals >= 2 && !(entry && entry->last_seen_ms >= launched_ms)) {
+    std::string log = remote_hive_log_tail(remote, options);
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "hive '" + alias + "' runs with another cluster token than the queen's: " +
+                          "it refuses the queen and the queen refuses its heartbeats (copy the " +
+                          "token again with `rbee hive install " + alias + "`)" +
+                          (log.empty() ? "" : "; its log there ends with:\n" + log));
+  }
   if (!reported || !entry) {
     std::string log = remote_hive_log_tail(remote, options);
     return make_error(ErrorCode::kDeadlineExceeded,

@@ -27,7 +27,8 @@ class RemoteHiveControl {
   Status install(const std::string& alias, jobs::JobContext& job) const;
   Status uninstall(const std::string& alias, bool purge, jobs::JobContext& job) const;
   // Launches the hive and waits for its first heartbeat; kDeadlineExceeded (with the end of
-  // its log there) when none comes in time. kFailedPrecondition when the hive would not know
+  // its log there) when none comes in time, kFailedPrecondition (with it too) as soon as the
+  // hive is seen to hold another cluster token. kFailedPrecondition when the hive would not know
   // how to reach the queen (loopback queen and no queen_url in hives.toml).
   Status start(const std::string& alias, jobs::JobContext& job) const;
   // POST /v1/shutdown to the hive, then ssh + kill when it does not answer or linger.
