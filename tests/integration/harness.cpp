@@ -10,11 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <random>
 #include <thread>
 
 #include "common/cluster_token.hpp"
 #include "common/files.hpp"
+#include "hf_test_server.hpp"
 #include "lifecycle/proc_info.hpp"
 #include "lifecycle/process.hpp"
 
@@ -270,6 +272,15 @@ std::string RbeeHome::hive_state(const std::string& hive_id) const {
     if (hive["hive_id"] == hive_id) return hive["state"];
   }
   return "";
+}
+
+std::string stories260k_reference_continuation() {
+  auto models = testing::HfTestServer::testdata_models_dir();
+  if (!models) return "";
+  std::ifstream in(models->parent_path() / "golden" / "stories260K" / "p1_once.json");
+  Json reference = Json::parse(in, nullptr, false);
+  if (reference.is_discarded() || !reference.contains("generated_text")) return "";
+  return reference["generated_text"].get<std::string>();
 }
 
 bool eventually(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {

@@ -125,6 +125,10 @@ class RbeeHome {
   void write_config() const;
 };
 
+// llama.cpp's greedy continuation of "Once upon a time" on stories260K (32 tokens), from the
+// shared reference data (../shared/testdata/golden); empty when that data is missing.
+std::string stories260k_reference_continuation();
+
 // Polls `ready` with backoff until it is true or `timeout` passes.
 bool eventually(const std::function<bool()>& ready, std::chrono::milliseconds timeout);
 

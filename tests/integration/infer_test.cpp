@@ -23,14 +23,6 @@ using testing::HfTestServer;
 constexpr const char* kRepo = "rbee-test/stories-GGUF";
 constexpr const char* kPrompt = "Once upon a time";
 
-// llama.cpp's greedy continuation of kPrompt on stories260K (32 tokens), from the reference data.
-std::string reference_continuation() {
-  auto models = HfTestServer::testdata_models_dir();
-  std::ifstream in(models->parent_path() / "golden" / "stories260K" / "p1_once.json");
-  Json reference = Json::parse(in);
-  return reference["generated_text"].get<std::string>();
-}
-
 class InferTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -39,7 +31,7 @@ class InferTest : public ::testing::Test {
     ASSERT_TRUE(hub_.add_file_from_disk(kRepo, "stories260K.gguf", *models / "stories260K.gguf"));
     home_.set_env("HF_ENDPOINT", hub_.url());
     home_.append_config("[scheduler]\ndefault_parallel = 2\n");
-    expected_ = reference_continuation();
+    expected_ = stories260k_reference_continuation();
   }
 
   CommandResult infer(std::vector<std::string> extra = {}) const {
