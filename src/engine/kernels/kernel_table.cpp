@@ -18,6 +18,7 @@
 #include "engine/kernels/q8_0.hpp"
 #include "engine/kernels/q8_k.hpp"
 #include "engine/kernels/simd/avx2.hpp"
+#include "engine/kernels/simd/avx512_vnni.hpp"
 
 namespace rbee::engine::kernels {
 namespace {
@@ -172,12 +173,38 @@ const KernelTable* KernelTable::avx2() {
 #endif
 }
 
+const KernelTable* KernelTable::avx512_vnni() {
+#if defined(__x86_64__)
+  static const KernelTable* const table = []() -> const KernelTable* {
+    const KernelTable* base = avx2();
+    if (base == nullptr || !simd::avx512_vnni_available()) return nullptr;
+    static KernelTable fast = *base;
+    fast.name_ = "avx512_vnni";
+    auto at = [&](KernelType type) -> KernelTraits& {
+      return fast.traits_[static_cast<uint32_t>(type)];
+    };
+    using K = KernelType;
+    at(K::kQ4_0).matvec = &simd::kMatvecQ4_0Avx512Vnni;
+    at(K::kQ8_0).matvec = &simd::kMatvecQ8_0Avx512Vnni;
+    return &fast;
+  }();
+  return table;
+#else
+  return nullptr;
+#endif
+}
+
 const KernelTable& KernelTable::active() {
   static const KernelTable& table = []() -> const KernelTable& {
     const char* choice = std::getenv("RBEE_KERNELS");
-    const bool scalar = choice != nullptr && std::strcmp(choice, "scalar") == 0;
+    auto is = [choice](const char* name) {
+      return choice != nullptr && std::strcmp(choice, name) == 0;
+    };
+    if (is("scalar")) return reference();
+    const KernelTable* vnni = is("avx2") ? nullptr : avx512_vnni();
+    if (vnni != nullptr) return *vnni;
     const KernelTable* fast = avx2();
-    return fast != nullptr && !scalar ? *fast : reference();
+    return fast != nullptr ? *fast : reference();
   }();
   return table;
 }

@@ -11,10 +11,12 @@
 // as llama.cpp's CPU backend does (it quantizes the activation to the weight type's
 // vec_dot_type first). matvec in matvec.hpp wraps exactly this.
 //
-// Two tables exist: the scalar reference kernels (the oracle) and, on x86-64 CPUs with
+// Three tables exist: the scalar reference kernels (the oracle); on x86-64 CPUs with
 // AVX2, FMA and F16C, the same table with SIMD kernels in place of the scalar ones
-// (simd/avx2.hpp). type_traits() reads the active one, picked once at first use; the
-// environment variable RBEE_KERNELS=scalar forces the reference kernels (to compare).
+// (simd/avx2.hpp); and on CPUs that also have AVX-512 F/BW/VL/VNNI, the AVX2 table with
+// some batch kernels done with vpdpbusd (simd/avx512_vnni.hpp), whose results are the AVX2
+// table's bits. type_traits() reads the active one, picked once at first use; the
+// environment variable RBEE_KERNELS=avx2 or =scalar forces a lower table (to compare).
 // Each table is built once, at first use, and is immutable: any thread may read it.
 
 #include <array>
@@ -79,11 +81,16 @@ class KernelTable {
   // The reference table with the AVX2/FMA/F16C kernels installed (every type's dot and the
   // activation quantizers), or nullptr when this build or this CPU has none.
   static const KernelTable* avx2();
-  // The table type_traits() reads: avx2() where there is one, unless the environment
-  // variable RBEE_KERNELS is "scalar" at first use; reference() otherwise.
+  // The avx2() table with the AVX-512 VNNI batch kernels in place of some AVX2 ones
+  // (simd/avx512_vnni.hpp: the same result bits, fewer instructions), or nullptr when this
+  // build or this CPU has none.
+  static const KernelTable* avx512_vnni();
+  // The table type_traits() reads: the fastest of avx512_vnni(), avx2() and reference()
+  // that this CPU runs. The environment variable RBEE_KERNELS, read at first use, caps it:
+  // "avx2" allows avx2() at most, "scalar" forces reference() (to compare or to measure).
   static const KernelTable& active();
 
-  // "scalar" or "avx2".
+  // "scalar", "avx2" or "avx512_vnni".
   const char* name() const { return name_; }
 
   // The traits of type id `type_id` (a GGUF tensor's type), or nullptr for an id this

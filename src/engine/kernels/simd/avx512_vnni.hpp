@@ -1,0 +1,34 @@
+#pragma once
+
+// Kernels for x86-64 CPUs with AVX-512 VNNI (vpdpbusd) on top of AVX2/FMA/F16C: the batch
+// paths of the 8-bit-integer types, whose integer work VNNI does in about half the
+// instructions of AVX2's maddubs/madd pairs (the bound of a decode batch). Each function is
+// compiled with __attribute__((target(...))), so the build still runs on any x86-64 CPU;
+// KernelTable::avx512_vnni() installs them only when avx512_vnni_available() says the CPU
+// runs them.
+//
+// Results: every (row, activation) goes through the same exact integer block sums and then
+// the same float operations, in the same lanes and order, as the AVX2 kernel of its type,
+// so each result is the AVX2 table's bits (vec_dot, dot_rows and dot_rows_multi alike).
+// Only the prepared activation's layout differs (a kernel's own, see MatvecKernel).
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/kernels/kernel_table.hpp"
+
+namespace rbee::engine::kernels::simd {
+
+// True when this build has these kernels and this CPU (and OS) runs AVX2, FMA, F16C and
+// AVX-512 F, BW, VL and VNNI.
+bool avx512_vnni_available();
+
+#if defined(__x86_64__)
+
+// Matrix-vector paths with a prepared activation (see MatvecKernel in kernel_table.hpp).
+extern const MatvecKernel kMatvecQ4_0Avx512Vnni;
+extern const MatvecKernel kMatvecQ8_0Avx512Vnni;
+
+#endif  // __x86_64__
+
+}  // namespace rbee::engine::kernels::simd
