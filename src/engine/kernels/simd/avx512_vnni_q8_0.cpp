@@ -22,6 +22,9 @@
 namespace rbee::engine::kernels::simd {
 namespace {
 
+// How far ahead of the block in use a row is prefetched (see avx512_vnni_q4_0.cpp).
+constexpr size_t kPrefetchBytes = 2048;
+
 // A block of a prepared activation: one cache line.
 struct alignas(64) ActBlock {
   int8_t values[32];
@@ -107,6 +110,8 @@ RBEE_AVX512_VNNI void tile_q8_0(const TileArgs& t, int64_t nb) {
   __m256 acc[kActs];
   for (__m256& a : acc) a = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
+    if constexpr (kActs > 1)
+      _mm_prefetch(reinterpret_cast<const char*>(x + b) + kPrefetchBytes, _MM_HINT_T0);
     const RowBlock w = row_block(x[b]);
 #pragma GCC unroll 16
     for (int j = 0; j < kActs; ++j) acc[j] = add_block(w, blocks[j][b], scales[j] + b, acc[j]);
