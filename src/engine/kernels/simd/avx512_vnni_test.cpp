@@ -17,9 +17,10 @@ namespace {
 
 using testing::random_row;
 
-#define SKIP_WITHOUT_VNNI()                                                                    \
-  if (KernelTable::avx512_vnni() == nullptr) GTEST_SKIP() << "no AVX-512 VNNI on this CPU or " \
-                                                             "build"
+#define SKIP_WITHOUT_VNNI()                         \
+  if (KernelTable::avx512_vnni() == nullptr)        \
+  GTEST_SKIP() << "no AVX-512 VNNI on this CPU or " \
+                  "build"
 
 // Exactly `bytes` on the heap, so that AddressSanitizer catches a read past the end.
 std::vector<std::byte> exact_bytes(size_t bytes) {
