@@ -57,7 +57,10 @@ class Cli {
     if (options_.queen_url.empty()) {
       if (auto started = services_.ensure_running(); !started) return fail(started.error().message);
     }
-    http::Client queen({queen_url(), "", 3, 600});
+    // The cluster token, when this user can read it: a queen that listens beyond loopback
+    // takes jobs only with it.
+    auto token = read_cluster_token(paths_.token_file());
+    http::Client queen({queen_url(), token ? *token : std::string(), 3, 600});
     // `infer` prints the text on stdout and tells its story on stderr.
     int story_fd = operation.value("operation", "") == "infer" ? STDERR_FILENO : STDOUT_FILENO;
     return run_job(queen, operation, {options_.json, ::isatty(story_fd) == 1});

@@ -116,8 +116,10 @@ Status LocalServices::ensure_running() {
   const std::string& hive_id = config_.hive.hive_id;
   // Online in the queen's registry with a beat sent after `since_ms` (an entry left by a
   // hive that just died still reads online for up to three intervals).
+  auto token = read_cluster_token(paths_.token_file());
   auto hive_beat_since = [&](int64_t since_ms) {
-    auto hives = http::Client({queen_url(), "", 1, 2}).get_json("/v1/hives");
+    auto hives =
+        http::Client({queen_url(), token ? *token : std::string(), 1, 2}).get_json("/v1/hives");
     if (!hives) return false;
     for (const auto& hive : (*hives)["hives"]) {
       if (hive.value("hive_id", "") == hive_id && hive.value("state", "") == "online" &&

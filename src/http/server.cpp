@@ -151,6 +151,8 @@ struct Server::Impl {
   mutable std::mutex token_mu;
   std::string cluster_token;  // guarded by token_mu
 
+  std::atomic<bool> loopback_only{true};
+
   bool authorized(const httplib::Request& req) const {
     std::lock_guard lock(token_mu);
     return bearer_matches(req.get_header_value("Authorization"), cluster_token);
@@ -199,7 +201,10 @@ struct Server::Impl {
       // httplib would cut every body to the requested Range (and answer 200 with it); ranges
       // are the handler's business here. The request object is httplib's own non-const local.
       const_cast<httplib::Request&>(req).ranges.clear();
-      if (access == Access::kClusterToken && !authorized(req)) {
+      const bool needs_token =
+          access == Access::kClusterToken ||
+          (access == Access::kClusterTokenBeyondLoopback && !loopback_only.load());
+      if (needs_token && !authorized(req)) {
         write_response(
             error_response(Error{ErrorCode::kUnauthenticated,
                                  "missing or wrong cluster token (Authorization: Bearer ...)"}),
@@ -260,7 +265,12 @@ void Server::route(const std::string& method, const std::string& pattern, Access
   }
 }
 
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 Result<int> Server::bind(const std::string& host, int port) {
+  impl_->loopback_only = is_loopback_host(host);
   impl_->server.set_socket_options([this](int sock) {
     httplib::default_socket_options(sock);
     impl_->listen_fd = sock;

@@ -69,7 +69,13 @@ Response openai_error_response(const Error& error, std::string_view param = {});
 enum class Access {
   kPublic,        // anyone who can connect
   kClusterToken,  // `Authorization: Bearer <cluster token>`, else 401
+  // The cluster token when the server listens beyond loopback (others on the network can
+  // connect); anyone when only this machine can.
+  kClusterTokenBeyondLoopback,
 };
+
+// Whether `host` (a bind address or name) is reachable from this machine only.
+bool is_loopback_host(const std::string& host);
 
 using Handler = std::function<Response(const Request&)>;
 

@@ -25,14 +25,6 @@ namespace rbee::queen {
 
 using contracts::Json;
 
-namespace {
-
-bool is_loopback_host(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
-}  // namespace
-
 struct QueenApp::Impl {
   QueenOptions options;
   std::function<void()> on_shutdown_request;
@@ -242,9 +234,10 @@ struct QueenApp::Impl {
                                            {"n_workers", workers.list().size()},
                                            {"jobs_running", jobs.n_running()}});
     });
-    server.route("GET", "/v1/hives", http::Access::kPublic, [this](const http::Request&) {
-      return http::json_response(200, Json{{"hives", hives_json()}});
-    });
+    server.route("GET", "/v1/hives", http::Access::kClusterTokenBeyondLoopback,
+                 [this](const http::Request&) {
+                   return http::json_response(200, Json{{"hives", hives_json()}});
+                 });
     server.route("POST", "/v1/hives/heartbeat", http::Access::kClusterToken,
                  [this](const http::Request& req) {
                    auto body = contracts::parse_json_text(req.body);
@@ -284,9 +277,10 @@ struct QueenApp::Impl {
                    workers.record(*beat);
                    return http::json_response(200, Json{{"status", "ok"}});
                  });
-    server.route("GET", "/v1/workers", http::Access::kPublic, [this](const http::Request&) {
-      return http::json_response(200, Json{{"workers", workers_json()}});
-    });
+    server.route("GET", "/v1/workers", http::Access::kClusterTokenBeyondLoopback,
+                 [this](const http::Request&) {
+                   return http::json_response(200, Json{{"workers", workers_json()}});
+                 });
     server.route("GET", "/v1/models", http::Access::kPublic, [this](const http::Request& req) {
       if (auto refused = check_api_key(req)) return *refused;
       return inference.list_models();
@@ -333,7 +327,9 @@ struct QueenApp::Impl {
       on_shutdown_request();
       return http::json_response(202, Json{{"status", "shutting_down"}});
     });
-    jobs::register_job_routes(server, jobs, http::Access::kPublic,
+    // Jobs install hives over ssh, delete models, run inference: beyond loopback only the
+    // holders of the cluster token (the rbee CLI on the queen's machine) may submit them.
+    jobs::register_job_routes(server, jobs, http::Access::kClusterTokenBeyondLoopback,
                               [this](const Json& body) { return plan(body); });
   }
 };
@@ -353,7 +349,7 @@ Result<int> QueenApp::bind() {
   impl_->server.set_cluster_token(impl_->cluster_token);
   RBEE_ASSIGN_OR_RETURN(impl_->api_keys,
                         ApiKeyStore::open(impl_->options.paths.state_dir / "queen.db"));
-  impl_->require_api_key = !is_loopback_host(impl_->options.config.host);
+  impl_->require_api_key = !http::is_loopback_host(impl_->options.config.host);
   RBEE_ASSIGN_OR_RETURN(int port,
                         impl_->server.bind(impl_->options.config.host, impl_->options.config.port));
   impl_->port = port;

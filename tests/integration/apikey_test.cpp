@@ -49,6 +49,35 @@ TEST(ApiKeyTest, NonLoopbackQueenServesOpenAiOnlyWithAValidKey) {
   EXPECT_EQ(stranger->status, 401);
 }
 
+// The job API (hive installs over ssh, model deletion, inference) and the cluster's lists
+// beyond loopback take the cluster token only: an API key is for the OpenAI endpoints.
+TEST(ApiKeyTest, NonLoopbackQueenTakesJobsOnlyWithTheClusterToken) {
+  RbeeHome home;
+  home.set_queen_setting("host", "\"0.0.0.0\"");
+  ASSERT_EQ(home.rbee({"queen", "start"}).exit_code, 0);
+  const std::string url = home.queen_url();
+  auto created = home.rbee({"--json", "apikey", "create", "laptop"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string key = Json::parse(created.out)["key"];
+  const std::string job = R"({"operation":"hive_list"})";
+  for (const std::string& credential : {std::string(), key, std::string("rbee-sk-made-up")}) {
+    http::Client client({url, credential, 2, 10});
+    auto submitted = client.post("/v1/jobs", job);
+    ASSERT_TRUE(submitted);
+    EXPECT_EQ(submitted->status, 401) << "credential '" << credential << "'";
+    EXPECT_EQ(status_of(client, "/v1/hives"), 401);
+    EXPECT_EQ(status_of(client, "/v1/workers"), 401);
+  }
+  EXPECT_EQ(status_of(http::Client({url, "", 2, 10}), "/health"), 200);
+  http::Client trusted({url, home.cluster_token(), 2, 10});
+  EXPECT_EQ(status_of(trusted, "/v1/hives"), 200);
+  JobOutcome listed = run_job(trusted, Json::parse(job));
+  EXPECT_EQ(listed.status, "completed") << listed.error_message();
+  // The CLI on the queen's machine reads the token and goes on working.
+  auto cli = home.rbee({"--json", "hive", "list"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+}
+
 TEST(ApiKeyTest, LoopbackQueenNeedsNoKey) {
   RbeeHome home;
   ASSERT_EQ(home.rbee({"queen", "start"}).exit_code, 0);

@@ -75,9 +75,10 @@ class RemoteHiveTest : public ::testing::Test {
         << "the queen did not come up in namespace 0";
   }
 
+  // The queen listens on the rig's network: jobs take the cluster token.
   http::Client queen() const {
-    return http::Client(
-        {"http://" + rig_->address(0) + ":" + std::to_string(home_->queen_port()), "", 2, 120});
+    return http::Client({"http://" + rig_->address(0) + ":" + std::to_string(home_->queen_port()),
+                         home_->cluster_token(), 2, 120});
   }
 
   Json hive_entry(const std::string& alias) const {
