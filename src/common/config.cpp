@@ -15,6 +15,20 @@ std::string where(const std::string& source_name, const toml::source_region& reg
   return source_name + ":" + std::to_string(region.begin.line);
 }
 
+// A syntax error is kInvalidArgument naming the file and line.
+Result<toml::table> parse_toml(const std::string& text, const std::string& source_name) {
+  try {
+    return toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      where(source_name, e.source()) + ": " + std::string(e.description()));
+  }
+}
+
+bool is_http_url(const std::string& url) {
+  return url.starts_with("http://") || url.starts_with("https://");
+}
+
 Error config_error(const std::string& source_name, const toml::node& node,
                    const std::string& what) {
   return make_error(ErrorCode::kInvalidArgument, where(source_name, node.source()) + ": " + what);
@@ -120,8 +134,7 @@ Status RbeeConfig::validate() const {
     return make_error(ErrorCode::kInvalidArgument,
                       "downloads.max_attempts must be between 1 and 100");
   }
-  if (const auto& endpoint = downloads.hf_endpoint;
-      !endpoint.empty() && !endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
+  if (const auto& endpoint = downloads.hf_endpoint; !endpoint.empty() && !is_http_url(endpoint)) {
     return make_error(
         ErrorCode::kInvalidArgument,
         "downloads.hf_endpoint must be an http:// or https:// URL, got '" + endpoint + "'");
@@ -164,13 +177,7 @@ Status RbeeConfig::validate() const {
 }
 
 Result<RbeeConfig> parse_config(const std::string& text, const std::string& source_name) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      where(source_name, e.source()) + ": " + std::string(e.description()));
-  }
+  RBEE_ASSIGN_OR_RETURN(toml::table root, parse_toml(text, source_name));
 
   RbeeConfig config;
   for (const auto& [key, node] : root) {
@@ -294,8 +301,7 @@ Status validate_remote_hive(const RemoteHiveConfig& hive) {
       return remote_hive_error(hive, "identity_file contains a control character");
     }
   }
-  if (!hive.queen_url.empty() && hive.queen_url.rfind("http://", 0) != 0 &&
-      hive.queen_url.rfind("https://", 0) != 0) {
+  if (!hive.queen_url.empty() && !is_http_url(hive.queen_url)) {
     return remote_hive_error(hive, "queen_url must be an http:// or https:// URL");
   }
   return ok_status();
@@ -303,13 +309,7 @@ Status validate_remote_hive(const RemoteHiveConfig& hive) {
 
 Result<std::vector<RemoteHiveConfig>> parse_hives_file(const std::string& text,
                                                        const std::string& source_name) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      where(source_name, e.source()) + ": " + std::string(e.description()));
-  }
+  RBEE_ASSIGN_OR_RETURN(toml::table root, parse_toml(text, source_name));
   std::vector<RemoteHiveConfig> hives;
   for (const auto& [key, node] : root) {
     if (key.str() != "hives") {
