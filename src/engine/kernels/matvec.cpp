@@ -53,6 +53,12 @@ void matmul_rows(KernelType weight_type, const void* __restrict weights, int64_t
                  float* __restrict y, size_t y_stride, int64_t row_begin, int64_t row_end) {
   RBEE_CHECK(0 <= row_begin && row_begin <= row_end, "bad row range");
   RBEE_CHECK(n_act >= 0, "bad activation count");
+  // One activation (a decode step): the matrix-vector path streams the weights front to back,
+  // which the tiles' panels would only slow down.
+  if (n_act == 1) {
+    matvec_rows(weight_type, weights, n_cols, activations, y, row_begin, row_end);
+    return;
+  }
   const KernelTraits& traits = type_traits(weight_type);
   if (traits.matvec != nullptr && traits.matvec->dot_rows_multi != nullptr) {
     const size_t stride_bytes = row_bytes(traits, n_cols);

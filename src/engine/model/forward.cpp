@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <unordered_set>
 
 #include "common/check.hpp"
@@ -281,9 +282,13 @@ void KvCache::store(int64_t layer, int64_t pos, const float* k, const float* v) 
   const kernels::KernelTraits& cache = kernels::type_traits(cache_kernel_type(type_));
   const size_t element = element_bytes();
   cache.quantize_row(k, k_[size_t(layer)].data() + size_t(pos * n_embd_kv_) * element, n_embd_kv_);
+  // V is transposed: the row is rounded once, then each element goes to its dimension's row.
+  value_row_.resize(size_t(n_embd_kv_) * element);
+  cache.quantize_row(v, value_row_.data(), n_embd_kv_);
   std::byte* values = v_[size_t(layer)].data();
   for (int64_t d = 0; d < n_embd_kv_; ++d) {
-    cache.quantize_row(v + d, values + size_t(d * n_ctx_ + pos) * element, 1);
+    std::memcpy(values + size_t(d * n_ctx_ + pos) * element,
+                value_row_.data() + size_t(d) * element, element);
   }
 }
 

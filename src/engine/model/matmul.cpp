@@ -101,11 +101,6 @@ void matmul(const GgufTensor& weight, const ActivationBatch& x, float* y, Thread
   pool.parallel_for(
       rows,
       [&](int64_t begin, int64_t end) {
-        // One activation (a decode step): the matrix-vector path, streaming the weights.
-        if (x.n_rows() == 1) {
-          kernels::matvec_rows(type, weight.data, n_cols(weight), x.data(), y, begin, end);
-          return;
-        }
         kernels::matmul_rows(type, weight.data, n_cols(weight), x.data(), x.stride(), x.n_rows(), y,
                              size_t(rows), begin, end);
       },

@@ -92,6 +92,7 @@ class KvCache {
   int64_t n_ctx_;
   int64_t n_embd_kv_;
   std::vector<std::vector<std::byte>> k_, v_;
+  std::vector<std::byte> value_row_;  // store()'s scratch
 };
 
 struct SequenceInput;
