@@ -141,8 +141,9 @@ Result<BenchResult> run_bench(const BenchOptions& options) {
   result.kernels = engine::kernels::KernelTable::active().name();
 
   auto load_start = Clock::now();
-  RBEE_ASSIGN_OR_RETURN(auto model, engine::Model::load(options.model));
+  RBEE_ASSIGN_OR_RETURN(auto model, engine::Model::load(options.model, {.repack = options.repack}));
   result.load_s = seconds_since(load_start);
+  result.repacked_bytes = model->repacked_bytes();
   for (const auto& tensor : model->gguf().tensors()) result.model_bytes += tensor.n_bytes;
 
   const int64_t n_vocab = model->hparams().n_vocab;

@@ -42,6 +42,7 @@ struct BenchOptions {
   int parallel = 1;  // sessions generating round-robin
   uint64_t seed = 1;
   engine::KvType kv_type = engine::KvType::kF16;
+  bool repack = true;  // engine::ModelOptions::repack
 };
 
 struct BenchResult {
@@ -50,7 +51,8 @@ struct BenchResult {
   uint64_t model_bytes = 0;    // sum of the tensors' data sizes
   int threads = 0;
   int parallel = 0;
-  double load_s = 0;  // Model::load
+  double load_s = 0;            // Model::load
+  uint64_t repacked_bytes = 0;  // weights the model copied into a faster layout at load
   int prompt_tokens = 0;
   int gen_tokens = 0;
   double pp_s = 0;

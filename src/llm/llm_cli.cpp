@@ -236,6 +236,7 @@ int command_bench(const BenchOptions& options, bool json) {
              {"threads", bench->threads},
              {"parallel", bench->parallel},
              {"load_s", bench->load_s},
+             {"repacked_bytes", bench->repacked_bytes},
              {"prompt_tokens", bench->prompt_tokens},
              {"gen_tokens", bench->gen_tokens},
              {"pp_s", bench->pp_s},
@@ -246,11 +247,11 @@ int command_bench(const BenchOptions& options, bool json) {
     // A step is one token for each session.
     std::printf(
         "pp %d x %d: %.2f tok/s, tg %d x %d: %.2f tok/s (%.3f ms a step), %d thread%s, weights "
-        "%.1f MiB, load %.3f s, %s kernels\n",
+        "%.1f MiB (%.1f MiB repacked), load %.3f s, %s kernels\n",
         bench->prompt_tokens, bench->parallel, bench->pp_tokens_per_s, bench->gen_tokens,
         bench->parallel, bench->tg_tokens_per_s, 1000.0 * bench->tg_s / bench->gen_tokens,
         bench->threads, bench->threads == 1 ? "" : "s", double(bench->model_bytes) / (1 << 20),
-        bench->load_s, bench->kernels.c_str());
+        double(bench->repacked_bytes) / (1 << 20), bench->load_s, bench->kernels.c_str());
   }
   return 0;
 }
@@ -354,6 +355,9 @@ int run_llm_cli(int argc, char** argv) {
   bench->add_option("--seed", bench_options.seed, "seed of the prompt's token ids")
       ->capture_default_str();
   bench->add_option("--kv-type", bench_kv_type, "KV cache type: f16 or f32")->capture_default_str();
+  bool no_repack = false;
+  bench->add_flag("--no-repack", no_repack,
+                  "read every weight from the mapped file (no copy into faster layouts)");
   bench->add_flag("--json", json, "one JSON line");
 
   BandwidthOptions bandwidth_options;
@@ -393,6 +397,7 @@ int run_llm_cli(int argc, char** argv) {
     if (!kv_type) return fail(kv_type.error().message);
     bench_options.model = bench_model;
     bench_options.kv_type = *kv_type;
+    bench_options.repack = !no_repack;
     return command_bench(bench_options, json);
   }
   if (bandwidth->parsed()) return command_bandwidth(bandwidth_options, json);

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "engine/model/vocabulary_loader.hpp"
 
@@ -28,20 +30,23 @@ void report(const LoadOptions& options, double progress) {
 }  // namespace
 
 Status prefault_weights(const engine::Model& model, const LoadOptions& options) {
-  const uint8_t* begin = nullptr;
-  const uint8_t* end = nullptr;
+  // The file's tensors the forward pass reads from the mapping (not those it reads from a
+  // repacked copy, which is resident already): faulting those in would only double the
+  // resident memory.
+  std::vector<std::pair<const uint8_t*, size_t>> ranges;
+  size_t total = 0;
   for (const auto& tensor : model.gguf().tensors()) {
-    if (tensor.n_bytes == 0) continue;
-    if (!begin || tensor.data < begin) begin = tensor.data;
-    end = std::max(end, tensor.data + tensor.n_bytes);
+    if (tensor.n_bytes == 0 || !model.reads_from_file(tensor)) continue;
+    ranges.emplace_back(tensor.data, tensor.n_bytes);
+    total += tensor.n_bytes;
   }
+  std::sort(ranges.begin(), ranges.end());
   const auto started = std::chrono::steady_clock::now();
-  const size_t total = begin ? size_t(end - begin) : 0;
   const size_t page = size_t(sysconf(_SC_PAGESIZE));
-  // The kernel reads ahead on its own once it knows the whole range is wanted.
-  if (total > 0) {
-    uintptr_t aligned = reinterpret_cast<uintptr_t>(begin) & ~(uintptr_t(page) - 1);
-    size_t length = size_t(reinterpret_cast<uintptr_t>(end) - aligned);
+  // The kernel reads ahead on its own once it knows a whole range is wanted.
+  for (const auto& [data, bytes] : ranges) {
+    const uintptr_t aligned = reinterpret_cast<uintptr_t>(data) & ~(uintptr_t(page) - 1);
+    const size_t length = size_t(reinterpret_cast<uintptr_t>(data) + bytes - aligned);
     madvise(reinterpret_cast<void*>(aligned), length, MADV_WILLNEED);
   }
   if (total == 0) {
@@ -51,19 +56,29 @@ Status prefault_weights(const engine::Model& model, const LoadOptions& options) 
   // At least a few chunks, so that a test's minimum duration spreads over visible steps.
   const size_t chunk = std::clamp<size_t>(total / 16, page, kChunkBytes);
   uint8_t sink = 0;
-  for (size_t done = 0; done < total;) {
-    if (is_cancelled(options)) return make_error(ErrorCode::kCancelled, "loading was cancelled");
-    const size_t n = std::min(chunk, total - done);
-    for (size_t offset = 0; offset < n; offset += page) {
-      sink ^= *static_cast<const volatile uint8_t*>(begin + done + offset);
-    }
-    done += n;
-    const double fraction = double(done) / double(total);
-    report(options, kParsedProgress + kWeightsProgress * fraction);
-    // The test hook: pace the chunks so that the whole read takes min_duration.
-    if (options.min_duration.count() > 0) {
-      std::this_thread::sleep_until(started + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                  options.min_duration * fraction));
+  size_t done = 0;
+  size_t since_report = 0;
+  for (const auto& [data, bytes] : ranges) {
+    for (size_t offset = 0; offset < bytes;) {
+      if (is_cancelled(options)) return make_error(ErrorCode::kCancelled, "loading was cancelled");
+      const size_t n = std::min(chunk - since_report, bytes - offset);
+      // One byte a page (the first of the range may start mid-page).
+      for (size_t at = 0; at < n; at += page) {
+        sink ^= *static_cast<const volatile uint8_t*>(data + offset + at);
+      }
+      offset += n;
+      done += n;
+      since_report += n;
+      if (since_report < chunk && done < total) continue;
+      since_report = 0;
+      const double fraction = double(done) / double(total);
+      report(options, kParsedProgress + kWeightsProgress * fraction);
+      // The test hook: pace the chunks so that the whole read takes min_duration.
+      if (options.min_duration.count() > 0) {
+        std::this_thread::sleep_until(
+            started +
+            std::chrono::duration_cast<std::chrono::nanoseconds>(options.min_duration * fraction));
+      }
     }
   }
   asm volatile("" : : "r"(sink));  // keep the reads

@@ -34,6 +34,12 @@ void quantize_adapter(const float* __restrict src, void* __restrict dst, int64_t
   kQuantize(src, static_cast<Block*>(dst), n);
 }
 
+template <typename From, typename To,
+          void (*kRepack)(const From* __restrict, To* __restrict, int64_t)>
+void repack_adapter(const void* __restrict src, void* __restrict dst, int64_t n) {
+  kRepack(static_cast<const From*>(src), static_cast<To*>(dst), n);
+}
+
 template <typename Block, typename ActivationBlock,
           float (*kVecDot)(const Block* __restrict, const ActivationBlock* __restrict, int64_t)>
 float vec_dot_adapter(const void* __restrict x, const void* __restrict y, int64_t n) {
@@ -84,6 +90,10 @@ KernelTable::KernelTable() {
       make_traits<BlockQ4_0, dequantize_row_q4_0, quantize_row_q4_0>(K::kQ4_0, "q4_0", kQK4_0);
   set_vec_dot<BlockQ4_0, BlockQ8_0, vec_dot_q4_0_q8_0>(q4_0, K::kQ8_0);
   set(q4_0);
+  KernelTraits q4_0x8 = make_traits<BlockQ4_0x8, dequantize_row_q4_0x8, quantize_row_q4_0x8>(
+      K::kQ4_0x8, "q4_0x8", kQK4_0x8);
+  set_vec_dot<BlockQ4_0x8, BlockQ8_0, vec_dot_q4_0x8_q8_0>(q4_0x8, K::kQ8_0);
+  set(q4_0x8);
   KernelTraits q4_1 =
       make_traits<BlockQ4_1, dequantize_row_q4_1, quantize_row_q4_1>(K::kQ4_1, "q4_1", kQK4_1);
   set_vec_dot<BlockQ4_1, BlockQ8_1, vec_dot_q4_1_q8_1>(q4_1, K::kQ8_1);
@@ -149,6 +159,11 @@ const KernelTable* KernelTable::avx2() {
     at(K::kQ5_1).vec_dot = simd::vec_dot_q5_1_q8_1_avx2;
     at(K::kQ8_0).vec_dot = simd::vec_dot_q8_0_q8_0_avx2;
     at(K::kQ4_0).matvec = &simd::kMatvecQ4_0Avx2;
+    // Models repack Q4_0 matrices for these kernels (see BlockQ4_0x8).
+    at(K::kQ4_0x8).vec_dot = simd::vec_dot_q4_0x8_q8_0_avx2;
+    at(K::kQ4_0x8).matvec = &simd::kMatvecQ4_0x8Avx2;
+    at(K::kQ4_0).repack_row = &repack_adapter<BlockQ4_0, BlockQ4_0x8, repack_row_q4_0x8>;
+    at(K::kQ4_0).repacked_type = K::kQ4_0x8;
     at(K::kQ8_0).matvec = &simd::kMatvecQ8_0Avx2;
     at(K::kQ4_K).matvec = &simd::kMatvecQ4_KAvx2;
     at(K::kQ5_K).matvec = &simd::kMatvecQ5_KAvx2;
@@ -185,6 +200,7 @@ const KernelTable* KernelTable::avx512_vnni() {
     };
     using K = KernelType;
     at(K::kQ4_0).matvec = &simd::kMatvecQ4_0Avx512Vnni;
+    at(K::kQ4_0x8).matvec = &simd::kMatvecQ4_0x8Avx512Vnni;
     at(K::kQ8_0).matvec = &simd::kMatvecQ8_0Avx512Vnni;
     return &fast;
   }();

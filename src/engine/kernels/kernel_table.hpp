@@ -35,6 +35,8 @@ using QuantizeRowFn = void (*)(const float* __restrict src, void* __restrict dst
 // The dot product of a weight row `x` with an activation row `y` already in the weight
 // type's vec_dot_type.
 using VecDotFn = float (*)(const void* __restrict x, const void* __restrict y, int64_t n);
+// Rewrites a weight row of `n` elements into another layout of the same size.
+using RepackRowFn = void (*)(const void* __restrict src, void* __restrict dst, int64_t n);
 // An optional faster matrix-vector path of a weight type: the activation prepared once per
 // product in the kernel's own layout, then many rows dotted with it. The layout starts with
 // the activation row in vec_dot_type, exactly as quantize_row writes it; each row's result
@@ -71,6 +73,12 @@ struct KernelTraits {
   // vec_dot_type's quantize_row and calls vec_dot row by row.
   const MatvecKernel* matvec = nullptr;
   KernelType vec_dot_type = KernelType::kF32;  // the activation format vec_dot expects
+  // Optional (only fast tables have it): a layout of this type's rows that the table's
+  // kernels read with less work, made once when a model loads. repack_row writes a row as
+  // `repacked_type`, whose dots give this type's results bit for bit; a row can be repacked
+  // when its length is a multiple of repacked_type's block size.
+  RepackRowFn repack_row = nullptr;
+  KernelType repacked_type = KernelType::kF32;
 };
 
 // The table of every type, indexed by type id.

@@ -2,7 +2,8 @@
 
 // KernelType: the tensor element types the kernels know, numbered as ggml numbers them
 // (enum ggml_type), so a GGUF tensor's type id converts with a cast after a range check
-// (see find_type_traits in kernel_table.hpp).
+// (see find_type_traits in kernel_table.hpp). Past ggml's ids come the layouts the engine
+// makes itself at load time (never found in a file: the GGUF reader rejects their ids).
 
 #include <cstdint>
 
@@ -24,10 +25,13 @@ enum class KernelType : uint32_t {
   kQ6_K = 14,
   kQ8_K = 15,  // activations only (the vec_dot type of every K-quant)
   kBF16 = 30,
+  // Q4_0 rows repacked at load so that the SIMD kernels read an octet of blocks without
+  // shuffling it (q4_0.hpp's BlockQ4_0x8); the vec_dot type is Q8_0's.
+  kQ4_0x8 = 40,
 };
 
 // One past the largest id above: the size of a table indexed by type id.
-inline constexpr uint32_t kKernelTypeIdLimit = 31;
+inline constexpr uint32_t kKernelTypeIdLimit = 41;
 
 // Super-block size of the K-quants (ggml's QK_K).
 inline constexpr int64_t kQK_K = 256;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <vector>
+
 #include "engine/kernels/float16.hpp"
 #include "engine/kernels/kernel_test_util.hpp"
 
@@ -34,6 +37,44 @@ TEST(KernelQ4_0Test, LargestMagnitudeMapsToLevelZero) {
   EXPECT_EQ(block.qs[3] & 0xf, 0);
   EXPECT_EQ(block.qs[4] >> 4, 10);  // element 20: 1 / 0.5 + 8
   EXPECT_EQ(block.qs[0] & 0xf, 8);  // zeros sit at level 8
+}
+
+TEST(KernelQ4_0Test, RepackedOctetsHoldTheSameBlocks) {
+  // Q4_0x8 (the layout models repack Q4_0 matrices into at load) is a permutation of the
+  // row's bytes: unpacking restores them exactly, and dequantizing, quantizing and the dot
+  // give Q4_0's values and bits.
+  testing::expect_traits(KernelType::kQ4_0x8, "q4_0x8", 256, 144, KernelType::kQ8_0);
+  constexpr int64_t n = 3 * kQK4_0x8;
+  const std::vector<float> w = testing::random_row(n, 5, 0.5f);
+  const std::vector<float> a = testing::random_row(n, 6);
+  std::vector<BlockQ4_0> blocks(n / kQK4_0);
+  quantize_row_q4_0(w.data(), blocks.data(), n);
+  std::vector<BlockQ4_0x8> repacked(n / kQK4_0x8);
+  repack_row_q4_0x8(blocks.data(), repacked.data(), n);
+  // Lane 1 of the first octet holds block 2 (the SIMD register order), bytes 4k.. in qs[k].
+  EXPECT_EQ(repacked[0].d[1], blocks[2].d);
+  EXPECT_EQ(repacked[0].qs[3][4 + 2], blocks[2].qs[12 + 2]);
+  EXPECT_EQ(repacked[1].d[4], blocks[8 + 1].d);
+
+  std::vector<BlockQ4_0> unpacked(blocks.size());
+  unpack_row_q4_0x8(repacked.data(), unpacked.data(), n);
+  EXPECT_EQ(std::memcmp(unpacked.data(), blocks.data(), blocks.size() * sizeof(BlockQ4_0)), 0);
+
+  std::vector<BlockQ4_0x8> quantized(repacked.size());
+  quantize_row_q4_0x8(w.data(), quantized.data(), n);
+  EXPECT_EQ(std::memcmp(quantized.data(), repacked.data(), repacked.size() * sizeof(BlockQ4_0x8)),
+            0);
+
+  std::vector<float> want(n);
+  std::vector<float> got(n);
+  dequantize_row_q4_0(blocks.data(), want.data(), n);
+  dequantize_row_q4_0x8(repacked.data(), got.data(), n);
+  EXPECT_EQ(got, want);
+
+  std::vector<BlockQ8_0> activation(n / kQK8_0);
+  quantize_row_q8_0(a.data(), activation.data(), n);
+  EXPECT_EQ(vec_dot_q4_0x8_q8_0(repacked.data(), activation.data(), n),
+            vec_dot_q4_0_q8_0(blocks.data(), activation.data(), n));
 }
 
 TEST(KernelQ4_0Test, RoundTripWithinBound) {

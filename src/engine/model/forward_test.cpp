@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "engine/kernels/kernel_table.hpp"
 #include "engine/model/model.hpp"
 
 namespace rbee::engine {
@@ -182,6 +183,54 @@ TEST(ForwardTest, SessionsOfDifferentModelsCannotShareABatch) {
   ASSERT_FALSE(result);
   EXPECT_NE(result.error().message.find("share one model"), std::string::npos);
   EXPECT_EQ((*a)->n_past(), 0);
+}
+
+// A model's Q4_0 matrices repacked at load (where the kernels have a repacked layout) give
+// the logits of the file's layout bit for bit, alone and batched, and only the matrices the
+// forward pass multiplies with are copied: the embedding table is read from the file.
+TEST(ForwardTest, RepackedWeightsGiveTheFileLayoutsLogitsExactly) {
+  const auto path = kModels / "rand-llama-q-Q4_0.gguf";
+  auto repacked = Model::load(path);
+  auto mapped = Model::load(path, {.repack = false});
+  if (!repacked || !mapped) GTEST_SKIP() << "test models are not available";
+  if (kernels::type_traits(kernels::KernelType::kQ4_0).repack_row == nullptr) {
+    GTEST_SKIP() << "the active kernel table (" << kernels::KernelTable::active().name()
+                 << ") has no repacked Q4_0 layout";
+  }
+  const Model& fast = **repacked;
+  EXPECT_EQ((*mapped)->repacked_bytes(), 0u);
+  // Every matrix of the two layers and the output matrix: all but the embedding and norms.
+  size_t matrices = 0;
+  for (const GgufTensor& tensor : fast.gguf().tensors()) {
+    const bool is_matrix = tensor.type == GgmlType::kQ4_0 && tensor.name != "token_embd.weight";
+    EXPECT_EQ(fast.reads_from_file(tensor), !is_matrix) << tensor.name;
+    if (is_matrix) matrices += tensor.n_bytes;
+  }
+  EXPECT_EQ(fast.repacked_bytes(), matrices);
+  EXPECT_NE(fast.layer(0).wq->data, (*mapped)->layer(0).wq->data);
+  EXPECT_EQ(static_cast<uint32_t>(fast.layer(0).wq->type),
+            static_cast<uint32_t>(kernels::KernelType::kQ4_0x8));
+
+  for (int threads : {1, 2}) {
+    auto pool = std::make_shared<ThreadPool>(threads);
+    const auto prompt = random_tokens(40, fast.hparams().n_vocab, 11);
+    const auto other = random_tokens(3, fast.hparams().n_vocab, 12);
+    auto a = Session::create(fast, 128, KvType::kF16, pool);
+    auto b = Session::create(**mapped, 128, KvType::kF16, pool);
+    ASSERT_TRUE(a && b);
+    auto from_copy = (*a)->eval(prompt, /*all_logits=*/true);
+    auto from_file = (*b)->eval(prompt, /*all_logits=*/true);
+    ASSERT_TRUE(from_copy && from_file);
+    EXPECT_EQ(*from_copy, *from_file) << threads << " threads";
+    // Batched with a second sequence of the repacked model.
+    auto c = Session::create(fast, 128, KvType::kF16, pool);
+    ASSERT_TRUE(c);
+    const SequenceInput inputs[] = {{a->get(), std::span(other).first(1)}, {c->get(), other}};
+    auto batched = eval_batch(inputs);
+    auto alone = (*b)->eval(std::span(other).first(1));
+    ASSERT_TRUE(batched && alone);
+    EXPECT_EQ((*batched)[0], *alone) << threads << " threads";
+  }
 }
 
 }  // namespace

@@ -27,12 +27,12 @@ int64_t n_out(const GgufTensor& w) {
 }
 
 // The dot-product layout of `w`'s activations: types sharing it can share prepared rows.
-uint32_t activation_layout(const GgufTensor& w) {
+uintptr_t activation_layout(const GgufTensor& w) {
   const kernels::KernelTraits& traits = kernels::type_traits(kernel_type(w));
-  // A type with its own matrix-vector path prepares its own layout; others share the plain
-  // vec_dot type's rows.
-  return traits.matvec != nullptr ? 0x10000u | static_cast<uint32_t>(traits.type)
-                                  : static_cast<uint32_t>(traits.vec_dot_type);
+  // A type with its own matrix-vector path prepares its own layout (a repacked type shares
+  // its original's: the same prepare function); others share the plain vec_dot type's rows.
+  return traits.matvec != nullptr ? reinterpret_cast<uintptr_t>(traits.matvec->prepare)
+                                  : static_cast<uintptr_t>(traits.vec_dot_type);
 }
 
 }  // namespace
@@ -67,7 +67,7 @@ void ActivationBatch::prepare(const GgufTensor& weight, const float* x, int64_t 
     data_ = storage_.get() + ((kCacheLine - address % kCacheLine) % kCacheLine);
   }
   n_rows_ = n_rows;
-  type_ = activation_layout(weight);
+  layout_ = activation_layout(weight);
   n_cols_ = cols;
   const size_t stride = stride_;
   std::byte* data = data_;
@@ -84,7 +84,7 @@ void ActivationBatch::prepare(const GgufTensor& weight, const float* x, int64_t 
 }
 
 bool ActivationBatch::suits(const GgufTensor& weight) const {
-  return n_rows_ > 0 && type_ == activation_layout(weight) && n_cols_ == n_cols(weight) &&
+  return n_rows_ > 0 && layout_ == activation_layout(weight) && n_cols_ == n_cols(weight) &&
          stride_ == kernels::activation_stride(kernel_type(weight), n_cols(weight));
 }
 

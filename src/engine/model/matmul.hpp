@@ -41,7 +41,7 @@ class ActivationBatch {
   std::byte* data_ = nullptr;
   size_t stride_ = 0;
   int64_t n_rows_ = 0;
-  uint32_t type_ = 0;
+  uintptr_t layout_ = 0;
   int64_t n_cols_ = 0;
 };
 

@@ -1,5 +1,8 @@
 #include "engine/model/model.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include "common/check.hpp"
 #include "engine/model/matmul.hpp"
 
@@ -43,13 +46,41 @@ Result<std::vector<float>> find_vector(const GgufReader& gguf, const std::string
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> Model::load(const std::filesystem::path& path) {
+Result<std::unique_ptr<Model>> Model::load(const std::filesystem::path& path,
+                                           const ModelOptions& options) {
   RBEE_ASSIGN_OR_RETURN(GgufReader gguf, GgufReader::open(path));
   std::unique_ptr<Model> model(new Model(std::move(gguf)));
   if (auto bound = model->bind(); !bound) {
     return Error{bound.error().code, path.string() + ": " + bound.error().message};
   }
+  if (options.repack) model->repack();
   return model;
+}
+
+void Model::repack() {
+  // The matrices of the forward pass; not the embedding table, whose rows are looked up one
+  // at a time (nor the output matrix when it is that table).
+  std::vector<const GgufTensor**> slots;
+  for (LayerWeights& layer : layers_) {
+    for (const GgufTensor** slot : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.ffn_gate,
+                                    &layer.ffn_up, &layer.ffn_down}) {
+      slots.push_back(slot);
+    }
+  }
+  if (output_ != token_embd_) slots.push_back(&output_);
+  std::vector<const GgufTensor*> sources;  // the file tensor of each slot
+  for (const GgufTensor** slot : slots) sources.push_back(*slot);
+  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ThreadPool pool(threads);
+  repacked_.repack(slots, pool);
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (*slots[i] != sources[i]) repacked_sources_.push_back(sources[i]);
+  }
+}
+
+bool Model::reads_from_file(const GgufTensor& tensor) const {
+  return std::find(repacked_sources_.begin(), repacked_sources_.end(), &tensor) ==
+         repacked_sources_.end();
 }
 
 Status Model::bind() {

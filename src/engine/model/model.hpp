@@ -1,7 +1,8 @@
 #pragma once
 
 // A loaded llama-family model (llama, qwen2) and the forward pass that turns tokens into
-// logits. The weights stay in the mmap'd GGUF file; only norms and biases are copied out as
+// logits. The weights stay in the mmap'd GGUF file, except the matrices the kernels read
+// faster in a repacked layout (repacked_weights.hpp); norms and biases are copied out as
 // floats. The arithmetic follows llama.cpp's CPU path (no flash attention) so that logits
 // match its reference outputs: RMSNorm with a double sum, RoPE angles by repeated
 // multiplication, the KV cache in F16 (default) or F32, attention scores and weights rounded
@@ -16,6 +17,7 @@
 #include "common/result.hpp"
 #include "engine/gguf/gguf_reader.hpp"
 #include "engine/model/hparams.hpp"
+#include "engine/model/repacked_weights.hpp"
 #include "engine/model/thread_pool.hpp"
 
 namespace rbee::engine {
@@ -35,11 +37,18 @@ struct LayerWeights {
   std::vector<float> bq, bk, bv;  // qwen2 only
 };
 
+struct ModelOptions {
+  // Copy the matrices that have a faster layout on this CPU into it (same results). Off: every
+  // weight is read from the mapped file, nothing is copied.
+  bool repack = true;
+};
+
 class Model {
  public:
   // Maps and checks a GGUF model: architecture, hyperparameters, every tensor's presence,
   // shape and type. kNotFound for a missing file, kInvalidArgument naming what is wrong.
-  static Result<std::unique_ptr<Model>> load(const std::filesystem::path& path);
+  static Result<std::unique_ptr<Model>> load(const std::filesystem::path& path,
+                                             const ModelOptions& options = {});
 
   const ModelHParams& hparams() const { return hparams_; }
   const GgufReader& gguf() const { return gguf_; }
@@ -51,10 +60,16 @@ class Model {
   const GgufTensor& output() const { return *output_; }
   std::span<const float> output_norm() const { return output_norm_; }
   const LayerWeights& layer(int64_t i) const { return layers_[size_t(i)]; }
+  // Bytes of weights read from repacked copies rather than from the file.
+  size_t repacked_bytes() const { return repacked_.bytes(); }
+  // Whether the forward pass reads file tensor `tensor` (one of gguf().tensors()) from the
+  // file: false for a matrix it reads from a repacked copy.
+  bool reads_from_file(const GgufTensor& tensor) const;
 
  private:
   explicit Model(GgufReader gguf) : gguf_(std::move(gguf)) {}
   Status bind();
+  void repack();
 
   GgufReader gguf_;
   ModelHParams hparams_;
@@ -62,6 +77,8 @@ class Model {
   const GgufTensor* output_ = nullptr;  // token_embd_ when tied
   std::vector<float> output_norm_;
   std::vector<LayerWeights> layers_;
+  RepackedWeights repacked_;
+  std::vector<const GgufTensor*> repacked_sources_;  // file tensors with a repacked copy
 };
 
 // One sequence's keys and values, per layer: K as rows [n_ctx][n_embd_kv] (a position's

@@ -29,6 +29,7 @@ float vec_dot_f32_avx2(const void* __restrict x, const void* __restrict y, int64
 float vec_dot_f16_avx2(const void* __restrict x, const void* __restrict y, int64_t n);
 float vec_dot_bf16_avx2(const void* __restrict x, const void* __restrict y, int64_t n);
 float vec_dot_q4_0_q8_0_avx2(const void* __restrict x, const void* __restrict y, int64_t n);
+float vec_dot_q4_0x8_q8_0_avx2(const void* __restrict x, const void* __restrict y, int64_t n);
 float vec_dot_q4_1_q8_1_avx2(const void* __restrict x, const void* __restrict y, int64_t n);
 float vec_dot_q5_0_q8_0_avx2(const void* __restrict x, const void* __restrict y, int64_t n);
 float vec_dot_q5_1_q8_1_avx2(const void* __restrict x, const void* __restrict y, int64_t n);
@@ -41,6 +42,7 @@ float vec_dot_q6_k_q8_k_avx2(const void* __restrict x, const void* __restrict y,
 
 // Matrix-vector paths with a prepared activation (see MatvecKernel in kernel_table.hpp).
 extern const MatvecKernel kMatvecQ4_0Avx2;
+extern const MatvecKernel kMatvecQ4_0x8Avx2;  // repacked Q4_0 rows, Q4_0's activations
 extern const MatvecKernel kMatvecQ8_0Avx2;
 extern const MatvecKernel kMatvecQ4_KAvx2;
 extern const MatvecKernel kMatvecQ5_KAvx2;

@@ -19,6 +19,10 @@
 // matrix paths read them prepared; all feed add_octet, in the same order, so a row's result
 // is the same bits on every path. The batch path unpacks an octet of a row once for every
 // activation of its tile, and reads an activation's octet once for every row of the tile.
+//
+// Gathering a row's octet from its eight blocks (load_transposed) is most of a decode's
+// work; rows repacked at load (Q4_0x8, q4_0.hpp) hold each octet already in register order,
+// and the kernels for them only load and split nibbles. Same registers, same results.
 
 #include "engine/kernels/simd/avx2.hpp"
 
@@ -35,8 +39,8 @@ namespace rbee::engine::kernels::simd {
 namespace {
 
 constexpr int64_t kOctetBlocks = 8;
-// The block of each 32-bit lane of an octet register.
-constexpr int kLaneBlock[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+// The block of each 32-bit lane of an octet register (the Q4_0x8 layout's order).
+constexpr const auto& kLaneBlock = kQ4_0x8LaneBlock;
 
 // Register 2k of an octet holds elements 4k .. 4k + 3 of each block, register 2k + 1
 // elements 16 + 4k .. 16 + 4k + 3 (the low and high nibbles of packed bytes 4k .. 4k + 3).
@@ -124,20 +128,36 @@ RBEE_AVX2 inline OctetVectors build_octet(const BlockQ8_0* __restrict y, int64_t
   return a;
 }
 
-// Octet o of row x, unpacked; a block past nb has zero values and scale 0.
-template <bool kFull>
-RBEE_AVX2 inline OctetVectors row_octet(const BlockQ4_0* __restrict x, int64_t nb, int64_t o) {
-  const int64_t first = kOctetBlocks * o;
-  __m256i packed[4];
-  load_transposed<kFull>(x, first, nb, &BlockQ4_0::qs, 0, packed);
+// The octet of weights in the packed registers (value registers 2k and 2k + 1 are the low
+// and high nibbles of packed register k) with scales d.
+RBEE_AVX2 inline OctetVectors split_nibbles(const __m256i (&packed)[4], __m256 d) {
   const __m256i mask = _mm256_set1_epi8(0x0f);
   OctetVectors w;
   for (int k = 0; k < 4; ++k) {
     w.values[2 * k] = _mm256_and_si256(packed[k], mask);
     w.values[2 * k + 1] = _mm256_and_si256(_mm256_srli_epi16(packed[k], 4), mask);
   }
-  w.d = octet_scales<kFull>(x, first, nb);
+  w.d = d;
   return w;
+}
+
+// Octet o of row x, unpacked; a block past nb has zero values and scale 0.
+template <bool kFull>
+RBEE_AVX2 inline OctetVectors row_octet(const BlockQ4_0* __restrict x, int64_t nb, int64_t o) {
+  const int64_t first = kOctetBlocks * o;
+  __m256i packed[4];
+  load_transposed<kFull>(x, first, nb, &BlockQ4_0::qs, 0, packed);
+  return split_nibbles(packed, octet_scales<kFull>(x, first, nb));
+}
+
+// Octet o of a repacked row: already in register order (a repacked row has whole octets,
+// so kFull is never false at run time).
+template <bool kFull>
+RBEE_AVX2 inline OctetVectors row_octet(const BlockQ4_0x8* __restrict x, int64_t /*nb*/,
+                                        int64_t o) {
+  const __m256i packed[4] = {load256(x[o].qs[0]), load256(x[o].qs[1]), load256(x[o].qs[2]),
+                             load256(x[o].qs[3])};
+  return split_nibbles(packed, _mm256_cvtph_ps(load128(x[o].d)));
 }
 
 // acc + (the octet's int32 sums) * d_x * d_a: the arithmetic of one octet of one (row,
@@ -163,8 +183,8 @@ RBEE_AVX2 inline __m256 add_octet(const OctetVectors& w, const Octet& a, __m256 
 
 // The dot of row x with an activation: add.template operator()<kFull>(w, o, acc) adds the
 // products of the row's octet o (w) with the activation's.
-template <typename AddOctet>
-RBEE_AVX2 inline float row_dot(const BlockQ4_0* __restrict x, int64_t nb, AddOctet add) {
+template <typename Block, typename AddOctet>
+RBEE_AVX2 inline float row_dot(const Block* __restrict x, int64_t nb, AddOctet add) {
   __m256 acc = _mm256_setzero_ps();
   const int64_t full = nb / kOctetBlocks;
   for (int64_t o = 0; o < full; ++o)
@@ -181,8 +201,8 @@ const Octet* prepared_octets(const void* activation, int64_t nb) {
 }
 
 // Adds octet o of kRows rows to the accumulators of kActs activations.
-template <bool kFull, int kRows, int kActs>
-RBEE_AVX2 inline void add_octet_tile(const BlockQ4_0* const (&x)[kRows],
+template <bool kFull, typename Block, int kRows, int kActs>
+RBEE_AVX2 inline void add_octet_tile(const Block* const (&x)[kRows],
                                      const Octet* const (&octets)[kActs], int64_t nb, int64_t o,
                                      __m256 (&acc)[kRows][kActs]) {
 #pragma GCC unroll 16
@@ -193,11 +213,11 @@ RBEE_AVX2 inline void add_octet_tile(const BlockQ4_0* const (&x)[kRows],
   }
 }
 
-template <int kRows, int kActs>
+template <typename Block, int kRows, int kActs>
 RBEE_AVX2 void tile_q4_0(const TileArgs& t, int64_t nb) {
-  const BlockQ4_0* x[kRows];
+  const Block* x[kRows];
   for (int r = 0; r < kRows; ++r) {
-    x[r] = reinterpret_cast<const BlockQ4_0*>(t.rows + static_cast<size_t>(r) * t.row_stride);
+    x[r] = reinterpret_cast<const Block*>(t.rows + static_cast<size_t>(r) * t.row_stride);
   }
   const Octet* octets[kActs];
   for (int j = 0; j < kActs; ++j) {
@@ -237,18 +257,35 @@ RBEE_AVX2 void prepare_q4_0(const float* __restrict x, void* __restrict activati
   }
 }
 
+// The dot of row vx (nb Q4_0 blocks as Block) with the plain Q8_0 row vy, whose octets are
+// built on the fly.
+template <typename Block>
+RBEE_AVX2 inline float dot_with_plain_activation(const void* __restrict vx,
+                                                 const void* __restrict vy, int64_t nb) {
+  const auto* y = static_cast<const BlockQ8_0*>(vy);
+  return row_dot(static_cast<const Block*>(vx), nb,
+                 [&]<bool kFull>(const OctetVectors& w, int64_t o, __m256 acc) RBEE_AVX2 {
+                   __m256i offset;
+                   const OctetVectors a = build_octet<kFull>(y, nb, o, offset);
+                   return add_octet(w, a.values, offset, a.d, acc);
+                 });
+}
+
+// dot_rows and dot_rows_multi over rows of Block (BlockQ4_0, or BlockQ4_0x8 when repacked).
+template <typename Block>
 RBEE_AVX2 void dot_rows_q4_0(const void* __restrict x, size_t row_stride,
                              const void* __restrict activation, float* __restrict out,
                              int64_t n_rows, int64_t n) {
   const int64_t nb = detail::n_blocks(n, kQK4_0);
   const Octet* octets = prepared_octets(activation, nb);
-  for_each_row<BlockQ4_0>(x, row_stride, n_rows, out, [&](const BlockQ4_0* row) RBEE_AVX2 {
+  for_each_row<Block>(x, row_stride, n_rows, out, [&](const Block* row) RBEE_AVX2 {
     return row_dot(row, nb,
                    [&]<bool kFull>(const OctetVectors& w, int64_t o, __m256 acc)
                        RBEE_AVX2 { return add_octet(w, octets[o], acc); });
   });
 }
 
+template <typename Block>
 RBEE_AVX2 void dot_rows_multi_q4_0(const void* __restrict x, size_t row_stride,
                                    const void* __restrict activations, size_t activation_stride,
                                    int64_t n_act, float* __restrict out, size_t out_stride,
@@ -259,24 +296,26 @@ RBEE_AVX2 void dot_rows_multi_q4_0(const void* __restrict x, size_t row_stride,
   // live in L1); wider or taller tiles measured slower on Zen 4.
   for_each_tile<1, 8>(x, row_stride, activations, activation_stride, n_act, out, out_stride, n_rows,
                       [nb]<int kRows, int kActs>(const TileArgs& t)
-                          RBEE_AVX2 { tile_q4_0<kRows, kActs>(t, nb); });
+                          RBEE_AVX2 { tile_q4_0<Block, kRows, kActs>(t, nb); });
 }
 
 }  // namespace
 
-const MatvecKernel kMatvecQ4_0Avx2 = {activation_bytes_q4_0, prepare_q4_0, dot_rows_q4_0,
-                                      dot_rows_multi_q4_0};
+const MatvecKernel kMatvecQ4_0Avx2 = {activation_bytes_q4_0, prepare_q4_0, dot_rows_q4_0<BlockQ4_0>,
+                                      dot_rows_multi_q4_0<BlockQ4_0>};
+const MatvecKernel kMatvecQ4_0x8Avx2 = {activation_bytes_q4_0, prepare_q4_0,
+                                        dot_rows_q4_0<BlockQ4_0x8>,
+                                        dot_rows_multi_q4_0<BlockQ4_0x8>};
 
 RBEE_AVX2 float vec_dot_q4_0_q8_0_avx2(const void* __restrict vx, const void* __restrict vy,
                                        int64_t n) {
-  const int64_t nb = detail::n_blocks(n, kQK4_0);
-  const auto* y = static_cast<const BlockQ8_0*>(vy);
-  return row_dot(static_cast<const BlockQ4_0*>(vx), nb,
-                 [&]<bool kFull>(const OctetVectors& w, int64_t o, __m256 acc) RBEE_AVX2 {
-                   __m256i offset;
-                   const OctetVectors a = build_octet<kFull>(y, nb, o, offset);
-                   return add_octet(w, a.values, offset, a.d, acc);
-                 });
+  return dot_with_plain_activation<BlockQ4_0>(vx, vy, detail::n_blocks(n, kQK4_0));
+}
+
+RBEE_AVX2 float vec_dot_q4_0x8_q8_0_avx2(const void* __restrict vx, const void* __restrict vy,
+                                         int64_t n) {
+  return dot_with_plain_activation<BlockQ4_0x8>(vx, vy,
+                                                detail::n_blocks(n, kQK4_0x8) * kOctetBlocks);
 }
 
 }  // namespace rbee::engine::kernels::simd

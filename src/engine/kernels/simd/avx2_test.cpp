@@ -53,9 +53,9 @@ const KernelTable* fast_table() {
   if (fast_table() == nullptr) GTEST_SKIP() << "no AVX2/FMA/F16C on this CPU or build"
 
 constexpr KernelType kWeightTypes[] = {
-    KernelType::kF32,  KernelType::kF16,  KernelType::kBF16, KernelType::kQ4_0, KernelType::kQ4_1,
-    KernelType::kQ5_0, KernelType::kQ5_1, KernelType::kQ8_0, KernelType::kQ2_K, KernelType::kQ3_K,
-    KernelType::kQ4_K, KernelType::kQ5_K, KernelType::kQ6_K};
+    KernelType::kF32,  KernelType::kF16,  KernelType::kBF16, KernelType::kQ4_0,  KernelType::kQ4_1,
+    KernelType::kQ5_0, KernelType::kQ5_1, KernelType::kQ8_0, KernelType::kQ2_K,  KernelType::kQ3_K,
+    KernelType::kQ4_K, KernelType::kQ5_K, KernelType::kQ6_K, KernelType::kQ4_0x8};
 
 // Row lengths: whole blocks for the block types (1 to 33 blocks: no multiple of the SIMD
 // unrolling is assumed), and for the element types odd lengths that leave every tail size.
@@ -71,6 +71,11 @@ std::vector<size_t> f16_fields(KernelType type) {
   switch (type) {
     case KernelType::kQ4_0:
       return {offsetof(BlockQ4_0, d)};
+    case KernelType::kQ4_0x8: {
+      std::vector<size_t> scales;
+      for (size_t l = 0; l < 8; ++l) scales.push_back(offsetof(BlockQ4_0x8, d) + 2 * l);
+      return scales;
+    }
     case KernelType::kQ4_1:
       return {offsetof(BlockQ4_1, d), offsetof(BlockQ4_1, m)};
     case KernelType::kQ5_0:
@@ -315,6 +320,57 @@ TEST(KernelAvx2Test, BatchPathsEqualSingleRowPathsExactly) {
     }
   }
   EXPECT_GE(n_types, 1);
+}
+
+TEST(KernelAvx2Test, RepackedQ4_0RowsGiveQ4_0BitsOnEveryPath) {
+  // A model repacks its Q4_0 matrices at load (Q4_0x8): every dot on the repacked rows must
+  // be the bits the Q4_0 kernels give on the file's rows, or a model's logits would change.
+  // Checked for this table and for the active one (AVX-512 VNNI where the CPU has it).
+  SKIP_WITHOUT_AVX2();
+  for (const KernelTable* table : {fast_table(), &KernelTable::active()}) {
+    const KernelTraits& q4_0 = table->at(KernelType::kQ4_0);
+    ASSERT_NE(q4_0.repack_row, nullptr) << table->name();
+    ASSERT_EQ(q4_0.repacked_type, KernelType::kQ4_0x8);
+    const KernelTraits& x8 = table->at(KernelType::kQ4_0x8);
+    ASSERT_EQ(x8.matvec->prepare, q4_0.matvec->prepare) << "the two share activations";
+    for (int64_t octets : {1, 3, 8, 22}) {
+      const int64_t n = kQK4_0x8 * octets;
+      constexpr int64_t kRows = 9;
+      constexpr int64_t kActs = 5;
+      const size_t stride = row_bytes(q4_0, n);
+      ASSERT_EQ(row_bytes(x8, n), stride);
+      ExactBuffer rows = random_matrix(q4_0, kRows, n, 300);
+      ExactBuffer repacked(stride * kRows);
+      for (int64_t r = 0; r < kRows; ++r) {
+        q4_0.repack_row(rows.data() + r * stride, repacked.data() + r * stride, n);
+      }
+      const size_t act_stride = (q4_0.matvec->activation_bytes(n) + 63) / 64 * 64;
+      ExactBuffer acts(act_stride * kActs);
+      for (int64_t j = 0; j < kActs; ++j) {
+        const std::vector<float> x = random_row(n, 500 + static_cast<uint32_t>(j));
+        q4_0.matvec->prepare(x.data(), acts.data() + j * act_stride, n);
+      }
+      std::vector<float> want(kRows * kActs);
+      std::vector<float> got(kRows * kActs);
+      q4_0.matvec->dot_rows_multi(rows.data(), stride, acts.data(), act_stride, kActs, want.data(),
+                                  kRows, kRows, n);
+      x8.matvec->dot_rows_multi(repacked.data(), stride, acts.data(), act_stride, kActs, got.data(),
+                                kRows, kRows, n);
+      for (int64_t j = 0; j < kActs; ++j) {
+        std::vector<float> single(kRows);
+        x8.matvec->dot_rows(repacked.data(), stride, acts.data() + j * act_stride, single.data(),
+                            kRows, n);
+        for (int64_t r = 0; r < kRows; ++r) {
+          const float expected = want[j * kRows + r];
+          ASSERT_EQ(got[j * kRows + r], expected) << table->name() << " n " << n << " r " << r;
+          ASSERT_EQ(single[r], expected) << table->name() << " n " << n << " r " << r;
+          ASSERT_EQ(x8.vec_dot(repacked.data() + r * stride, acts.data() + j * act_stride, n),
+                    q4_0.vec_dot(rows.data() + r * stride, acts.data() + j * act_stride, n))
+              << table->name() << " n " << n << " r " << r;
+        }
+      }
+    }
+  }
 }
 
 // The activation quantizers must give the scalar bytes exactly: the same activation then

@@ -27,6 +27,7 @@ bool avx512_vnni_available();
 
 // Matrix-vector paths with a prepared activation (see MatvecKernel in kernel_table.hpp).
 extern const MatvecKernel kMatvecQ4_0Avx512Vnni;
+extern const MatvecKernel kMatvecQ4_0x8Avx512Vnni;  // repacked Q4_0 rows
 extern const MatvecKernel kMatvecQ8_0Avx512Vnni;
 
 #endif  // __x86_64__

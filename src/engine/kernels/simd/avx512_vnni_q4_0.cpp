@@ -11,7 +11,8 @@
 // 7 int16 adds and a madd; the sums start at -(8 * the activation's block sums), so each
 // lane ends with exactly AVX2's int32 sum. The float work that follows (convert, scale
 // product, FMA, and the final horizontal sum) is AVX2's, operation for operation, so every
-// result is the AVX2 kernel's bits.
+// result is the AVX2 kernel's bits. Rows repacked at load (Q4_0x8) hold each octet in
+// register order: four loads replace the permutes.
 
 #include "engine/kernels/simd/avx512_vnni.hpp"
 
@@ -40,7 +41,7 @@ constexpr int64_t kOctetBytes = kOctetBlocks * static_cast<int64_t>(sizeof(Block
 constexpr int64_t kPrefetchBytes = 2048;
 // The block of each 32-bit lane of an octet's 256-bit half (as in avx2_q4_0.cpp: the
 // results are its bits only with the same lanes).
-constexpr int kLaneBlock[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+constexpr const auto& kLaneBlock = kQ4_0x8LaneBlock;
 
 // Register k (0..3) of a row octet holds in lane l packed bytes 4k .. 4k + 3 of block
 // kLaneBlock[l]: its low nibbles are elements 4k .. 4k + 3 (value register 2k), its high
@@ -141,13 +142,24 @@ RBEE_AVX512_VNNI inline RowOctet row_octet(const BlockQ4_0* __restrict x, int64_
   return w;
 }
 
+// Octet o of a repacked row: already in register order (whole octets only, so kFull is
+// never false at run time).
+template <bool kFull>
+RBEE_AVX512_VNNI inline RowOctet row_octet(const BlockQ4_0x8* __restrict x, int64_t /*nb*/,
+                                           int64_t o) {
+  RowOctet w;
+  for (int k = 0; k < 4; ++k) w.packed[k] = load256(x[o].qs[k]);
+  w.d = _mm256_cvtph_ps(load128(x[o].d));
+  return w;
+}
+
 // Adds octet o of kRows rows to the accumulators of kActs activations: per (row,
 // activation), acc + (the octet's int32 sums) * d_x * d_a, the float operations of
 // avx2_q4_0.cpp's add_octet. Each row's octet is unpacked once for all activations (its
 // nibbles split register by register, as used), each activation register loaded once for
 // all rows. vpdpbusd shares its two pipes with the FMAs (Zen 4), which bounds the tile.
-template <bool kFull, int kRows, int kActs>
-RBEE_AVX512_VNNI inline void add_octet_tile(const BlockQ4_0* const (&x)[kRows],
+template <bool kFull, typename Block, int kRows, int kActs>
+RBEE_AVX512_VNNI inline void add_octet_tile(const Block* const (&x)[kRows],
                                             const Octet* const (&octets)[kActs], int64_t nb,
                                             int64_t o, __m256 (&acc)[kRows][kActs]) {
   RowOctet w[kRows];
@@ -198,11 +210,11 @@ RBEE_AVX512_VNNI inline void add_octet_tile(const BlockQ4_0* const (&x)[kRows],
   }
 }
 
-template <int kRows, int kActs>
+template <typename Block, int kRows, int kActs>
 RBEE_AVX512_VNNI void tile_q4_0(const TileArgs& t, int64_t nb) {
-  const BlockQ4_0* x[kRows];
+  const Block* x[kRows];
   for (int r = 0; r < kRows; ++r) {
-    x[r] = reinterpret_cast<const BlockQ4_0*>(t.rows + static_cast<size_t>(r) * t.row_stride);
+    x[r] = reinterpret_cast<const Block*>(t.rows + static_cast<size_t>(r) * t.row_stride);
   }
   const Octet* octets[kActs];
   for (int j = 0; j < kActs; ++j) {
@@ -252,6 +264,8 @@ RBEE_AVX512_VNNI void prepare_q4_0(const float* __restrict x, void* __restrict a
   }
 }
 
+// dot_rows_multi and dot_rows over rows of Block (BlockQ4_0, or BlockQ4_0x8 when repacked).
+template <typename Block>
 RBEE_AVX512_VNNI void dot_rows_multi_q4_0(const void* __restrict x, size_t row_stride,
                                           const void* __restrict activations,
                                           size_t activation_stride, int64_t n_act,
@@ -262,19 +276,23 @@ RBEE_AVX512_VNNI void dot_rows_multi_q4_0(const void* __restrict x, size_t row_s
   // faster on Zen 4.
   for_each_tile<1, 8>(x, row_stride, activations, activation_stride, n_act, out, out_stride, n_rows,
                       [nb]<int kRows, int kActs>(const TileArgs& t)
-                          RBEE_AVX512_VNNI { tile_q4_0<kRows, kActs>(t, nb); });
+                          RBEE_AVX512_VNNI { tile_q4_0<Block, kRows, kActs>(t, nb); });
 }
 
+template <typename Block>
 RBEE_AVX512_VNNI void dot_rows_q4_0(const void* __restrict x, size_t row_stride,
                                     const void* __restrict activation, float* __restrict out,
                                     int64_t n_rows, int64_t n) {
-  dot_rows_multi_q4_0(x, row_stride, activation, 0, 1, out, 0, n_rows, n);
+  dot_rows_multi_q4_0<Block>(x, row_stride, activation, 0, 1, out, 0, n_rows, n);
 }
 
 }  // namespace
 
-const MatvecKernel kMatvecQ4_0Avx512Vnni = {activation_bytes_q4_0, prepare_q4_0, dot_rows_q4_0,
-                                            dot_rows_multi_q4_0};
+const MatvecKernel kMatvecQ4_0Avx512Vnni = {
+    activation_bytes_q4_0, prepare_q4_0, dot_rows_q4_0<BlockQ4_0>, dot_rows_multi_q4_0<BlockQ4_0>};
+const MatvecKernel kMatvecQ4_0x8Avx512Vnni = {activation_bytes_q4_0, prepare_q4_0,
+                                              dot_rows_q4_0<BlockQ4_0x8>,
+                                              dot_rows_multi_q4_0<BlockQ4_0x8>};
 
 }  // namespace rbee::engine::kernels::simd
 
