@@ -202,6 +202,7 @@ const KernelTable* KernelTable::avx512_vnni() {
     at(K::kQ4_0).matvec = &simd::kMatvecQ4_0Avx512Vnni;
     at(K::kQ4_0x8).matvec = &simd::kMatvecQ4_0x8Avx512Vnni;
     at(K::kQ8_0).matvec = &simd::kMatvecQ8_0Avx512Vnni;
+    at(K::kF16).matvec = &simd::kMatvecF16Avx512Vnni;
     return &fast;
   }();
   return table;

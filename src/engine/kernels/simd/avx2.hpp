@@ -48,6 +48,10 @@ extern const MatvecKernel kMatvecQ4_KAvx2;
 extern const MatvecKernel kMatvecQ5_KAvx2;
 extern const MatvecKernel kMatvecQ6_KAvx2;
 extern const MatvecKernel kMatvecF16Avx2;
+// kMatvecF16Avx2's prepared activation (the F16 row, then its values as float), which the
+// AVX-512 F16 kernel reads too.
+size_t activation_bytes_f16_avx2(int64_t n);
+void prepare_f16_avx2(const float* __restrict x, void* __restrict activation, int64_t n);
 
 // Activation quantizers (the table's QuantizeRowFn), bit-exact with the scalar ones.
 void quantize_row_f16_avx2(const float* __restrict x, void* __restrict y, int64_t n);

@@ -47,22 +47,9 @@ float identity(float v) {
 // F16 weights with a prepared activation: the F16 row (what vec_dot reads) and after it the
 // same values widened to float (exactly), so that a product converts only the weights, once
 // for every activation of a tile.
-size_t activation_bytes_f16(int64_t n) {
-  return extension_offset(static_cast<size_t>(n) * 2) + static_cast<size_t>(n) * 4;
-}
-
 const float* widened(const void* activation, int64_t n) {
   return reinterpret_cast<const float*>(static_cast<const std::byte*>(activation) +
                                         extension_offset(static_cast<size_t>(n) * 2));
-}
-
-RBEE_AVX2 void prepare_f16(const float* __restrict x, void* __restrict activation, int64_t n) {
-  quantize_row_f16_avx2(x, activation, n);
-  const auto* half = static_cast<const uint16_t*>(activation);
-  auto* wide = const_cast<float*>(widened(activation, n));
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(wide + i, load_f16(half + i));
-  for (; i < n; ++i) wide[i] = fp16_to_fp32(half[i]);
 }
 
 // One weight row by kActs activations, each pair with dot_float's arithmetic exactly: four
@@ -119,7 +106,21 @@ RBEE_AVX2 void dot_rows_f16(const void* __restrict x, size_t row_stride,
 
 }  // namespace
 
-const MatvecKernel kMatvecF16Avx2 = {activation_bytes_f16, prepare_f16, dot_rows_f16,
+// The prepared F16 activation (see widened), also avx512_vnni_f16.cpp's.
+size_t activation_bytes_f16_avx2(int64_t n) {
+  return extension_offset(static_cast<size_t>(n) * 2) + static_cast<size_t>(n) * 4;
+}
+
+RBEE_AVX2 void prepare_f16_avx2(const float* __restrict x, void* __restrict activation, int64_t n) {
+  quantize_row_f16_avx2(x, activation, n);
+  const auto* half = static_cast<const uint16_t*>(activation);
+  auto* wide = const_cast<float*>(widened(activation, n));
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(wide + i, load_f16(half + i));
+  for (; i < n; ++i) wide[i] = fp16_to_fp32(half[i]);
+}
+
+const MatvecKernel kMatvecF16Avx2 = {activation_bytes_f16_avx2, prepare_f16_avx2, dot_rows_f16,
                                      dot_rows_multi_f16};
 
 RBEE_AVX2 float vec_dot_f32_avx2(const void* __restrict x, const void* __restrict y, int64_t n) {

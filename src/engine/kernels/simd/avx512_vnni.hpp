@@ -2,15 +2,18 @@
 
 // Kernels for x86-64 CPUs with AVX-512 VNNI (vpdpbusd) on top of AVX2/FMA/F16C: the batch
 // paths of the 8-bit-integer types, whose integer work VNNI does in about half the
-// instructions of AVX2's maddubs/madd pairs (the bound of a decode batch). Each function is
-// compiled with __attribute__((target(...))), so the build still runs on any x86-64 CPU;
+// instructions of AVX2's maddubs/madd pairs (the bound of a decode batch), and the F16
+// batch path, whose bigger register tiles (AVX-512VL's 32 vector registers) need fewer
+// loads per FMA than AVX2's 16 allow (the bound of a prefill). Each function is compiled
+// with __attribute__((target(...))), so the build still runs on any x86-64 CPU;
 // KernelTable::avx512_vnni() installs them only when avx512_vnni_available() says the CPU
 // runs them.
 //
-// Results: every (row, activation) goes through the same exact integer block sums and then
-// the same float operations, in the same lanes and order, as the AVX2 kernel of its type,
-// so each result is the AVX2 table's bits (vec_dot, dot_rows and dot_rows_multi alike).
-// Only the prepared activation's layout differs (a kernel's own, see MatvecKernel).
+// Results: every (row, activation) goes through the same exact integer block sums (F16:
+// the same FMA chains) and then the same float operations, in the same lanes and order, as
+// the AVX2 kernel of its type, so each result is the AVX2 table's bits (vec_dot, dot_rows
+// and dot_rows_multi alike). Only the prepared activation's layout may differ (a kernel's
+// own, see MatvecKernel; F16's is AVX2's).
 
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +32,7 @@ bool avx512_vnni_available();
 extern const MatvecKernel kMatvecQ4_0Avx512Vnni;
 extern const MatvecKernel kMatvecQ4_0x8Avx512Vnni;  // repacked Q4_0 rows
 extern const MatvecKernel kMatvecQ8_0Avx512Vnni;
+extern const MatvecKernel kMatvecF16Avx512Vnni;
 
 #endif  // __x86_64__
 
