@@ -1,7 +1,7 @@
 #pragma once
 
-// detail::MappedFile: a whole file mapped read-only (PROT_READ, MAP_PRIVATE), unmapped when
-// the object dies. Moving it keeps the mapping where it is, so pointers into bytes() stay
+// detail::MappedFile: a whole file mapped read-only (PROT_READ, MAP_PRIVATE) at a 2 MiB
+// boundary with transparent huge pages asked for, unmapped when the object dies. Moving it keeps the mapping where it is, so pointers into bytes() stay
 // valid for the life of whichever object holds it.
 
 #include <cstddef>
