@@ -47,4 +47,28 @@ double exp_shifted(float* x, int64_t n, float shift) {
   return total;
 }
 
+size_t attention_values_scratch_bytes(KernelType type, int64_t n_kv) {
+  const KernelTraits& traits = type_traits(type);
+  return traits.matvec != nullptr ? traits.matvec->activation_bytes(n_kv) : row_bytes(traits, n_kv);
+}
+
+void attention_values(KernelType type, const void* values, int64_t value_stride,
+                      const float* weights, int64_t n_kv, int64_t head_dim,
+                      std::span<std::byte> scratch, float* out) {
+  RBEE_CHECK(type == KernelType::kF16 || type == KernelType::kF32, "a cache is F16 or F32");
+  RBEE_CHECK(scratch.size() >= attention_values_scratch_bytes(type, n_kv), "scratch too small");
+  const KernelTraits& traits = type_traits(type);
+  const size_t stride_bytes = size_t(value_stride) * (type == KernelType::kF16 ? 2 : 4);
+  if (traits.matvec != nullptr) {
+    traits.matvec->prepare(weights, scratch.data(), n_kv);
+    traits.matvec->dot_rows(values, stride_bytes, scratch.data(), out, head_dim, n_kv);
+    return;
+  }
+  traits.quantize_row(weights, scratch.data(), n_kv);
+  const auto* row = static_cast<const std::byte*>(values);
+  for (int64_t d = 0; d < head_dim; ++d) {
+    out[d] = traits.vec_dot(row + size_t(d) * stride_bytes, scratch.data(), n_kv);
+  }
+}
+
 }  // namespace rbee::engine::kernels

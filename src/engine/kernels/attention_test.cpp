@@ -41,6 +41,37 @@ TEST(AttentionKernelTest, ScoresMatchTheReferenceDots) {
   }
 }
 
+// The weighted sum of values gives each dimension the active table's vec_dot of its row with
+// the rounded weights, bit for bit (the results of the per-dimension loop it replaces), for
+// context lengths on and off the SIMD steps. Rows are laid out as in a transposed V cache
+// with room for more positions than are used.
+TEST(AttentionKernelTest, ValuesAreTheVecDotsOfEachDimension) {
+  for (KernelType type : {KernelType::kF16, KernelType::kF32}) {
+    const KernelTraits& traits = type_traits(type);
+    const size_t element = type == KernelType::kF16 ? 2 : 4;
+    constexpr int64_t kHeadDim = 64;
+    constexpr int64_t kCtx = 200;
+    const std::vector<float> values_f = testing::random_row(kHeadDim * kCtx, 7);
+    std::vector<std::byte> values(size_t(kHeadDim * kCtx) * element);
+    traits.quantize_row(values_f.data(), values.data(), kHeadDim * kCtx);
+    for (int64_t n_kv : {1, 7, 8, 31, 32, 33, 100, 200}) {
+      const std::vector<float> weights = testing::random_row(n_kv, 8 + uint32_t(n_kv));
+      std::vector<std::byte> scratch(attention_values_scratch_bytes(type, n_kv));
+      std::vector<float> out(kHeadDim + 1, -3.0f);
+      attention_values(type, values.data(), kCtx, weights.data(), n_kv, kHeadDim, scratch,
+                       out.data());
+      std::vector<std::byte> rounded(row_bytes(traits, n_kv));
+      traits.quantize_row(weights.data(), rounded.data(), n_kv);
+      for (int64_t d = 0; d < kHeadDim; ++d) {
+        const float expected =
+            traits.vec_dot(values.data() + size_t(d * kCtx) * element, rounded.data(), n_kv);
+        ASSERT_EQ(out[size_t(d)], expected) << traits.name << " n_kv " << n_kv << " d " << d;
+      }
+      EXPECT_EQ(out[kHeadDim], -3.0f) << "wrote past head_dim";
+    }
+  }
+}
+
 TEST(AttentionKernelTest, ExpShiftedIsExpWithADoubleSum) {
   std::vector<float> x;
   for (int i = 0; i < 203; ++i) x.push_back(-100.0f + float(i) * 0.5f);  // into underflow

@@ -118,11 +118,9 @@ void attend(const ModelHParams& hp, const KvCache& kv, int64_t layer, const floa
   const double total = kernels::exp_shifted(scores, n_kv, max_score);
   const float inv_total = float(1.0 / total);
   for (int64_t t = 0; t < n_kv; ++t) scores[t] *= inv_total;
-  scratch.weights.resize(size_t(n_kv) * element);
-  cache.quantize_row(scores, scratch.weights.data(), n_kv);
-  for (int64_t d = 0; d < head_dim; ++d) {
-    out[d] = cache.vec_dot(kv.values(layer, kv_head * head_dim + d), scratch.weights.data(), n_kv);
-  }
+  scratch.weights.resize(kernels::attention_values_scratch_bytes(cache.type, n_kv));
+  kernels::attention_values(cache.type, kv.values(layer, kv_head * head_dim), kv.n_ctx(), scores,
+                            n_kv, head_dim, scratch.weights, out);
 }
 
 // Buffers of one slice, kept from slice to slice.
