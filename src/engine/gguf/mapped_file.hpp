@@ -1,8 +1,9 @@
 #pragma once
 
 // detail::MappedFile: a whole file mapped read-only (PROT_READ, MAP_PRIVATE) at a 2 MiB
-// boundary with transparent huge pages asked for, unmapped when the object dies. Moving it keeps the mapping where it is, so pointers into bytes() stay
-// valid for the life of whichever object holds it.
+// boundary with transparent huge pages asked for, unmapped when the object dies. Moving it keeps
+// the mapping where it is, so pointers into bytes() stay valid for the life of whichever object
+// holds it.
 
 #include <cstddef>
 #include <cstdint>
