@@ -68,19 +68,20 @@ void Model::repack() {
     }
   }
   if (output_ != token_embd_) slots.push_back(&output_);
-  std::vector<const GgufTensor*> sources;  // the file tensor of each slot
-  for (const GgufTensor** slot : slots) sources.push_back(*slot);
   const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   ThreadPool pool(threads);
   repacked_.repack(slots, pool);
-  for (size_t i = 0; i < slots.size(); ++i) {
-    if (*slots[i] != sources[i]) repacked_sources_.push_back(sources[i]);
-  }
 }
 
 bool Model::reads_from_file(const GgufTensor& tensor) const {
-  return std::find(repacked_sources_.begin(), repacked_sources_.end(), &tensor) ==
-         repacked_sources_.end();
+  if (&tensor == token_embd_ || &tensor == output_) return true;
+  return std::any_of(layers_.begin(), layers_.end(), [&](const LayerWeights& layer) {
+    for (const GgufTensor* matrix :
+         {layer.wq, layer.wk, layer.wv, layer.wo, layer.ffn_gate, layer.ffn_up, layer.ffn_down}) {
+      if (matrix == &tensor) return true;
+    }
+    return false;
+  });
 }
 
 Status Model::bind() {

@@ -63,7 +63,8 @@ class Model {
   // Bytes of weights read from repacked copies rather than from the file.
   size_t repacked_bytes() const { return repacked_.bytes(); }
   // Whether the forward pass reads file tensor `tensor` (one of gguf().tensors()) from the
-  // file: false for a matrix it reads from a repacked copy.
+  // mapped file: false for a matrix it reads from a repacked copy, and for the norms and
+  // biases copied out at load.
   bool reads_from_file(const GgufTensor& tensor) const;
 
  private:
@@ -78,7 +79,6 @@ class Model {
   std::vector<float> output_norm_;
   std::vector<LayerWeights> layers_;
   RepackedWeights repacked_;
-  std::vector<const GgufTensor*> repacked_sources_;  // file tensors with a repacked copy
 };
 
 // One sequence's keys and values, per layer: K as rows [n_ctx][n_embd_kv] (a position's

@@ -13,6 +13,7 @@ namespace rbee::engine {
 namespace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kReleaseBytes = size_t{4} << 20;
 
 kernels::KernelType kernel_type(const GgufTensor& w) {
   return static_cast<kernels::KernelType>(static_cast<uint32_t>(w.type));
@@ -94,9 +95,19 @@ void RepackedWeights::repack(std::span<const GgufTensor** const> slots, ThreadPo
       const int64_t from_row = std::max(begin, part.first_row);
       const int64_t to_row = std::min(end, part_end);
       const auto n_cols = static_cast<int64_t>(part.source->dims[0]);
-      for (int64_t r = from_row; r < to_row; ++r) {
-        const size_t at = static_cast<size_t>(r - part.first_row) * part.row_bytes;
-        part.from->repack_row(part.source->data + at, part.copy + at, n_cols);
+      // Done with rows of the file, a few MiB at a time: dropping them as we go keeps the
+      // peak resident memory near the size of the weights rather than twice it.
+      const int64_t rows_per_release =
+          std::max<int64_t>(1, static_cast<int64_t>(kReleaseBytes / part.row_bytes));
+      for (int64_t r = from_row; r < to_row;) {
+        const int64_t stop = std::min(to_row, r + rows_per_release);
+        const size_t first = static_cast<size_t>(r - part.first_row) * part.row_bytes;
+        for (; r < stop; ++r) {
+          const size_t at = static_cast<size_t>(r - part.first_row) * part.row_bytes;
+          part.from->repack_row(part.source->data + at, part.copy + at, n_cols);
+        }
+        release_pages(part.source->data + first,
+                      static_cast<size_t>(r - part.first_row) * part.row_bytes - first);
       }
     }
   });
