@@ -133,11 +133,26 @@ void add_bias(float* values, const std::vector<float>& bias) {
   for (size_t i = 0; i < bias.size(); ++i) values[i] += bias[i];
 }
 
-// y = W x for the slice's rows, preparing x again only when W needs another layout.
+// ys[i] = weights[i] x for the slice's rows, for weights that read the same input (Q, K, V;
+// gate, up): x is prepared once for all that share an activation layout, and those go
+// through the pool as one product.
+void multiply_each(std::span<const GgufTensor* const> weights, const float* x, int64_t n,
+                   std::span<float* const> ys, ThreadPool& pool, ActivationBatch& activations) {
+  activations.prepare(*weights[0], x, n, pool);
+  size_t first = 0;
+  for (size_t i = 1; i <= weights.size(); ++i) {
+    if (i < weights.size() && activations.suits(*weights[i])) continue;
+    matmul(weights.subspan(first, i - first), activations, ys.subspan(first, i - first), pool);
+    if (i < weights.size()) activations.prepare(*weights[i], x, n, pool);
+    first = i;
+  }
+}
+
 void multiply(const GgufTensor& weight, const float* x, int64_t n, float* y, ThreadPool& pool,
-              ActivationBatch& activations, bool fresh_input) {
-  if (fresh_input || !activations.suits(weight)) activations.prepare(weight, x, n, pool);
-  matmul(weight, activations, y, pool);
+              ActivationBatch& activations) {
+  const GgufTensor* weights[] = {&weight};
+  float* ys[] = {y};
+  multiply_each(weights, x, n, ys, pool, activations);
 }
 
 // Every layer for the tokens of one slice, then the logits rows they want.
@@ -176,9 +191,9 @@ void forward_slice(const Model& model, ThreadPool& pool, std::span<const BatchTo
     for (int64_t i = 0; i < n; ++i) {
       rms_norm(x + i * n_embd, w.attn_norm.data(), cur + i * n_embd, n_embd, hp.rms_eps);
     }
-    multiply(*w.wq, cur, n, q, pool, s.activations, true);
-    multiply(*w.wk, cur, n, k, pool, s.activations, false);
-    multiply(*w.wv, cur, n, v, pool, s.activations, false);
+    const GgufTensor* qkv[] = {w.wq, w.wk, w.wv};
+    float* qkv_out[] = {q, k, v};
+    multiply_each(qkv, cur, n, qkv_out, pool, s.activations);
     for (int64_t i = 0; i < n; ++i) {
       float* qi = q + i * n_embd;
       float* ki = k + i * n_embd_kv;
@@ -209,17 +224,18 @@ void forward_slice(const Model& model, ThreadPool& pool, std::span<const BatchTo
                attn + i * n_embd + h * head_dim, scratch);
       }
     });
-    multiply(*w.wo, attn, n, proj, pool, s.activations, true);
+    multiply(*w.wo, attn, n, proj, pool, s.activations);
     for (int64_t j = 0; j < n * n_embd; ++j) x[j] += proj[j];
     for (int64_t i = 0; i < n; ++i) {
       rms_norm(x + i * n_embd, w.ffn_norm.data(), cur + i * n_embd, n_embd, hp.rms_eps);
     }
-    multiply(*w.ffn_gate, cur, n, gate, pool, s.activations, true);
-    multiply(*w.ffn_up, cur, n, up, pool, s.activations, false);
+    const GgufTensor* gate_up[] = {w.ffn_gate, w.ffn_up};
+    float* gate_up_out[] = {gate, up};
+    multiply_each(gate_up, cur, n, gate_up_out, pool, s.activations);
     for_rows(pool, n, 8 * hp.n_ff, [&](int64_t begin, int64_t end) {
       for (int64_t j = begin * hp.n_ff; j < end * hp.n_ff; ++j) gate[j] = silu(gate[j]) * up[j];
     });
-    multiply(*w.ffn_down, gate, n, proj, pool, s.activations, true);
+    multiply(*w.ffn_down, gate, n, proj, pool, s.activations);
     for (int64_t j = 0; j < n * n_embd; ++j) x[j] += proj[j];
   }
 
@@ -232,7 +248,7 @@ void forward_slice(const Model& model, ThreadPool& pool, std::span<const BatchTo
   }
   if (m == 0) return;
   float* logits = sized(s.logits, m * hp.n_vocab);
-  multiply(model.output(), cur, m, logits, pool, s.activations, true);
+  multiply(model.output(), cur, m, logits, pool, s.activations);
   m = 0;
   for (const BatchToken& token : tokens) {
     if (token.logits_row < 0) continue;

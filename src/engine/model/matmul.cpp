@@ -1,6 +1,7 @@
 #include "engine/model/matmul.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "common/check.hpp"
 #include "engine/kernels/kernel_table.hpp"
@@ -88,21 +89,36 @@ bool ActivationBatch::suits(const GgufTensor& weight) const {
          stride_ == kernels::activation_stride(kernel_type(weight), n_cols(weight));
 }
 
-void matmul(const GgufTensor& weight, const ActivationBatch& x, float* y, ThreadPool& pool) {
-  RBEE_CHECK(x.suits(weight), "activations prepared for another weight layout");
-  const kernels::KernelType type = kernel_type(weight);
-  const int64_t rows = n_out(weight);
-  const int64_t work_per_row = n_cols(weight) * x.n_rows();
-  // Row chunks are multiples of the pool's grain, so that kernels working on groups of rows
-  // see the same groups at every thread count.
+void matmul(std::span<const GgufTensor* const> weights, const ActivationBatch& x,
+            std::span<float* const> ys, ThreadPool& pool) {
+  RBEE_CHECK(weights.size() == ys.size(), "one output per weight");
   constexpr int64_t kGrain = ThreadPool::kDefaultGrain;
+  // The weights' rows one after another, each weight starting on a multiple of the grain, so
+  // that chunk boundaries fall on multiples of the grain inside every weight too: kernels
+  // working on groups of rows see the same groups at every thread count.
+  std::array<int64_t, kMaxGroup + 1> starts{};
+  RBEE_CHECK(weights.size() <= kMaxGroup, "too many weights in one product");
+  for (size_t i = 0; i < weights.size(); ++i) {
+    RBEE_CHECK(x.suits(*weights[i]), "activations prepared for another weight layout");
+    starts[i + 1] = starts[i] + (n_out(*weights[i]) + kGrain - 1) / kGrain * kGrain;
+  }
+  const int64_t total = starts[weights.size()];
+  const int64_t work_per_row = n_cols(*weights[0]) * x.n_rows();
   const int64_t min_rows = std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(work_per_row, 1));
   const int64_t grain = (min_rows + kGrain - 1) / kGrain * kGrain;
   pool.parallel_for(
-      rows,
+      total,
       [&](int64_t begin, int64_t end) {
-        kernels::matmul_rows(type, weight.data, n_cols(weight), x.data(), x.stride(), x.n_rows(), y,
-                             size_t(rows), begin, end);
+        for (size_t i = 0; i < weights.size(); ++i) {
+          const GgufTensor& weight = *weights[i];
+          const int64_t rows = n_out(weight);
+          const int64_t first = std::max(begin, starts[i]) - starts[i];
+          const int64_t last = std::min({end, starts[i + 1]}) - starts[i];
+          if (std::min(last, rows) <= first) continue;
+          kernels::matmul_rows(kernel_type(weight), weight.data, n_cols(weight), x.data(),
+                               x.stride(), x.n_rows(), ys[i], size_t(rows), first,
+                               std::min(last, rows));
+        }
       },
       grain);
 }

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "common/result.hpp"
 #include "engine/gguf/gguf_reader.hpp"
@@ -45,10 +46,14 @@ class ActivationBatch {
   int64_t n_cols_ = 0;
 };
 
-// y[i * n_out + r] = W[r] · x_i for every row r of W (n_out of them) and every prepared row
-// x_i; the rows of W are split across the pool. Small products run on the calling thread
-// alone: waking the others would cost more than it saves.
-void matmul(const GgufTensor& weight, const ActivationBatch& x, float* y, ThreadPool& pool);
+// ys[k][i * n_out + r] = W_k[r] · x_i for every row r of each weight W_k (n_out rows; up to
+// kMaxGroup weights that all suit x, such as Q, K and V) and every prepared row x_i. The rows
+// of all the weights are split across the pool at once: one hand-over and one wait, however
+// many weights. Small products run on the calling thread alone: waking the others would cost
+// more than it saves.
+inline constexpr size_t kMaxGroup = 4;
+void matmul(std::span<const GgufTensor* const> weights, const ActivationBatch& x,
+            std::span<float* const> ys, ThreadPool& pool);
 
 // Row `row` of W as floats (ne0 of them).
 void dequantize_row(const GgufTensor& weight, int64_t row, float* out);
