@@ -33,11 +33,55 @@ Result<const engine::kernels::KernelTraits*> find_type(const std::string& name) 
     const auto* traits = engine::kernels::find_type_traits(id);
     if (traits && traits->vec_dot && same(name, traits->name)) return traits;
   }
-  return Error{
-      ErrorCode::kInvalidArgument,
-      "unknown type '" + name +
-          "' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K)"};
+  return Error{ErrorCode::kInvalidArgument,
+               "unknown type '" + name +
+                   "' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K, "
+                   "q4_K_M)"};
 }
+
+// The types of a model's matrices: one type, or a mix by tensor as llama.cpp's Q4_K_M
+// (simplified): Q6_K for the output matrix, and for attn_v and ffn_down in the layers where it
+// spends more bits (the first and last eighth of the layers, and every third one between);
+// Q4_K everywhere else.
+class MatrixTypes {
+ public:
+  static Result<MatrixTypes> parse(const std::string& name) {
+    MatrixTypes types;
+    if (name == "q4_K_M" || name == "Q4_K_M") {
+      types.base_ = &engine::kernels::type_traits(engine::kernels::KernelType::kQ4_K);
+      types.more_bits_ = &engine::kernels::type_traits(engine::kernels::KernelType::kQ6_K);
+      types.file_type_ = 15;  // llama.cpp's LLAMA_FTYPE_MOSTLY_Q4_K_M
+      return types;
+    }
+    RBEE_ASSIGN_OR_RETURN(types.base_, find_type(name));
+    types.file_type_ = uint32_t(types.base_->type);
+    return types;
+  }
+
+  const engine::kernels::KernelTraits& of(const std::string& tensor, int64_t n_layer) const {
+    if (more_bits_ == nullptr) return *base_;
+    if (tensor == "output.weight") return *more_bits_;
+    const bool mixed = tensor.ends_with(".attn_v.weight") || tensor.ends_with(".ffn_down.weight");
+    const int64_t layer = layer_of(tensor);
+    if (mixed && layer >= 0 &&
+        (layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2)) {
+      return *more_bits_;
+    }
+    return *base_;
+  }
+  uint32_t file_type() const { return file_type_; }
+
+ private:
+  // N of "blk.N.…", or -1.
+  static int64_t layer_of(const std::string& tensor) {
+    if (tensor.rfind("blk.", 0) != 0) return -1;
+    return std::stoll(tensor.substr(4));
+  }
+
+  const engine::kernels::KernelTraits* base_ = nullptr;
+  const engine::kernels::KernelTraits* more_bits_ = nullptr;
+  uint32_t file_type_ = 0;
+};
 
 std::vector<TensorSpec> llama_tensors(const std::string& arch, int64_t n_embd, int64_t n_layer,
                                       int64_t n_head, int64_t n_head_kv, int64_t n_ff,
@@ -108,7 +152,7 @@ Result<int64_t> pad_vocabulary(const engine::GgufReader& vocab, engine::GgufWrit
 }  // namespace
 
 Status synthesize_model(const SynthOptions& options) {
-  RBEE_ASSIGN_OR_RETURN(const auto* traits, find_type(options.type));
+  RBEE_ASSIGN_OR_RETURN(const MatrixTypes types, MatrixTypes::parse(options.type));
   engine::GgufWriter writer;
   std::vector<TensorSpec> specs;
   if (options.like) {
@@ -152,7 +196,9 @@ Status synthesize_model(const SynthOptions& options) {
     specs = llama_tensors(a, options.n_embd, options.n_layer, options.n_head, n_head_kv,
                           options.n_ff, n_vocab, a == "qwen2");
   }
-  writer.set("general.file_type", uint32_t(traits->type));
+  writer.set("general.file_type", types.file_type());
+  int64_t n_layer = 0;
+  for (const auto& spec : specs) n_layer += spec.name.ends_with(".attn_norm.weight") ? 1 : 0;
 
   std::mt19937_64 rng(options.seed);
   std::normal_distribution<float> normal(0.0f, 0.02f);
@@ -171,6 +217,7 @@ Status synthesize_model(const SynthOptions& options) {
       continue;
     }
     const int64_t row = int64_t(spec.dims[0]);
+    const engine::kernels::KernelTraits* traits = &types.of(spec.name, n_layer);
     const auto& activation = engine::kernels::type_traits(traits->vec_dot_type);
     if (row % traits->block_size != 0 || row % activation.block_size != 0) {
       return Error{ErrorCode::kInvalidArgument,

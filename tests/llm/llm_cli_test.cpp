@@ -169,6 +169,17 @@ TEST(LlmCliTest, SynthMakesALoadableModelOfAnyShapeAndType) {
   auto like_info = rbee_llm({"info", "--model", (dir.path() / "like.gguf").string(), "--json"});
   ASSERT_EQ(like_info.exit_code, 0) << like_info.err;
   EXPECT_EQ(Json::parse(like_info.out)["n_layer"], 2);
+  // llama.cpp's Q4_K_M mix: Q6_K for the output and for attn_v and ffn_down of the layers
+  // that get more bits (of 2 layers: layer 1, the last eighth), Q4_K elsewhere.
+  auto mix = rbee_llm({"synth", "--like", (kModels / "rand-llama-q-F32.gguf").string(), "--type",
+                       "q4_K_M", "-o", (dir.path() / "mix.gguf").string()});
+  ASSERT_EQ(mix.exit_code, 0) << mix.err;
+  auto mix_info = rbee_llm({"info", "--model", (dir.path() / "mix.gguf").string(), "--json"});
+  ASSERT_EQ(mix_info.exit_code, 0) << mix_info.err;
+  const auto mix_types = Json::parse(mix_info.out)["tensor_types"];
+  EXPECT_EQ(mix_types["Q6_K"], 3) << mix_types.dump();
+  EXPECT_EQ(mix_types["Q4_K"], 2 * 7 + 1 - 2) << mix_types.dump();
+
   auto bad_type = rbee_llm({"synth", "--like", (kModels / "stories260K.gguf").string(), "--type",
                             "q4_K", "-o", (dir.path() / "bad.gguf").string()});
   EXPECT_EQ(bad_type.exit_code, 1);
@@ -199,6 +210,23 @@ TEST(LlmCliTest, BenchReportsSpeedsAndTheWeightBytes) {
       rbee_llm({"bench", "--model", model.string(), "--prompt-tokens", "4", "--gen-tokens", "2"});
   ASSERT_EQ(human.exit_code, 0) << human.err;
   EXPECT_NE(human.out.find("tok/s"), std::string::npos) << human.out;
+
+  // A Q4_0 model's matrices are repacked at load where the kernels have the layout (not with
+  // the scalar ones), and --no-repack reads them from the file.
+  const auto q4_0 = kModels / "rand-llama-q-Q4_0.gguf";
+  auto repacked = rbee_llm(
+      {"bench", "--model", q4_0.string(), "--prompt-tokens", "4", "--gen-tokens", "2", "--json"});
+  ASSERT_EQ(repacked.exit_code, 0) << repacked.err;
+  const auto fast = Json::parse(repacked.out);
+  if (fast["kernels"] != "scalar") {
+    EXPECT_GT(fast["repacked_bytes"].get<uint64_t>(), fast["model_bytes"].get<uint64_t>() / 2);
+  } else {
+    EXPECT_EQ(fast["repacked_bytes"], 0);
+  }
+  auto from_file = rbee_llm({"bench", "--model", q4_0.string(), "--prompt-tokens", "4",
+                             "--gen-tokens", "2", "--no-repack", "--json"});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(Json::parse(from_file.out)["repacked_bytes"], 0);
 }
 
 TEST(LlmCliTest, BenchRefusesBadInput) {

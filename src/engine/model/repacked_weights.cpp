@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "engine/kernels/kernel_table.hpp"
@@ -12,7 +13,6 @@
 namespace rbee::engine {
 namespace {
 
-constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kReleaseBytes = size_t{4} << 20;
 
 kernels::KernelType kernel_type(const GgufTensor& w) {
@@ -40,10 +40,6 @@ void release_pages(const uint8_t* data, size_t bytes) {
 
 }  // namespace
 
-RepackedWeights::~RepackedWeights() {
-  if (mapping_ != nullptr) munmap(mapping_, mapping_bytes_);
-}
-
 void RepackedWeights::repack(std::span<const GgufTensor** const> slots, ThreadPool& pool) {
   // One copy per distinct tensor, in slot order (a tied matrix may fill two slots).
   std::map<const GgufTensor*, size_t> offsets;
@@ -58,19 +54,13 @@ void RepackedWeights::repack(std::span<const GgufTensor** const> slots, ThreadPo
     sources.push_back(tensor);
     total += (tensor->n_bytes + 63) / 64 * 64;  // each copy starts on a cache line
   }
-  if (total == 0 || mapping_ != nullptr) return;
-
-  // Aligned to a huge page, so that the copies can sit in 2 MiB pages: the stream of weights
-  // then misses the TLB far less (decoding measured ~15 % faster on Zen 4 than with 4 KiB
-  // pages; the file's own pages are 4 KiB).
-  const size_t bytes = total + kHugePage;
-  void* mapping = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mapping == MAP_FAILED) return;
-  mapping_ = mapping;
-  mapping_bytes_ = bytes;
-  auto* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(mapping) + kHugePage - 1) &
-                                          ~(kHugePage - 1));
-  madvise(base, total, MADV_HUGEPAGE);
+  if (total == 0 || copies_.data() != nullptr) return;
+  // In 2 MiB pages: the stream of weights then misses the TLB far less (decoding measured
+  // ~15 % faster on Zen 4 than with 4 KiB pages).
+  HugePageBuffer copies(total);
+  if (copies.data() == nullptr) return;
+  copies_ = std::move(copies);
+  auto* base = reinterpret_cast<uint8_t*>(copies_.data());
 
   // Rows of every tensor, numbered one after another, split across the pool.
   struct Part {

@@ -14,6 +14,7 @@
 #include <deque>
 #include <span>
 
+#include "common/huge_page_buffer.hpp"
 #include "engine/gguf/gguf_reader.hpp"
 #include "engine/model/thread_pool.hpp"
 
@@ -22,7 +23,6 @@ namespace rbee::engine {
 class RepackedWeights {
  public:
   RepackedWeights() = default;
-  ~RepackedWeights();
   RepackedWeights(const RepackedWeights&) = delete;
   RepackedWeights& operator=(const RepackedWeights&) = delete;
 
@@ -36,8 +36,7 @@ class RepackedWeights {
   size_t bytes() const { return used_; }
 
  private:
-  void* mapping_ = nullptr;
-  size_t mapping_bytes_ = 0;
+  HugePageBuffer copies_;
   size_t used_ = 0;
   std::deque<GgufTensor> tensors_;  // the copies (a deque keeps their addresses)
 };
