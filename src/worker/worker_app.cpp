@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/logging.hpp"
+#include "engine/kernels/kernel_table.hpp"
 
 namespace rbee::worker {
 namespace {
@@ -78,6 +79,7 @@ void WorkerApp::load(std::stop_token stop) {
   load_options.cancelled = [&stop] { return stop.stop_requested(); };
   load_options.min_duration = options_.min_load_time;
   auto loaded = load_model(options_.model_path, load_options);
+  const size_t repacked_bytes = loaded ? loaded->model->repacked_bytes() : 0;
   Status serving = loaded ? service_.start_serving(std::move(*loaded)) : loaded.error();
   if (!serving) {
     if (serving.error().code == ErrorCode::kCancelled) return;
@@ -90,9 +92,12 @@ void WorkerApp::load(std::stop_token stop) {
     request_shutdown_();
     return;
   }
-  log->info("serving {} as '{}' on {} ({} slots of {} tokens, {} threads)",
-            options_.model_path.string(), options_.effective_model_id(), url_, options_.parallel,
-            service_.ctx(), options_.effective_threads());
+  log->info(
+      "serving {} as '{}' on {} ({} slots of {} tokens, {} threads, {} kernels, {} MiB of "
+      "weights repacked)",
+      options_.model_path.string(), options_.effective_model_id(), url_, options_.parallel,
+      service_.ctx(), options_.effective_threads(), engine::kernels::KernelTable::active().name(),
+      repacked_bytes >> 20);
   std::printf("llm-worker-rbee: ready\n");
   std::fflush(stdout);
   if (heartbeat_) heartbeat_->beat_now();
