@@ -37,6 +37,10 @@ int main(int argc, char** argv) {
   app.add_option("--parallel", options.parallel, "parallel slots")->capture_default_str();
   app.add_option("--threads", options.threads, "compute threads (0: all cores)")
       ->capture_default_str();
+  bool no_repack = false;
+  app.add_flag("--no-repack", no_repack,
+               "serve every weight from the mapped file (no copy of Q4_0 matrices into the "
+               "kernels' faster layout)");
   app.add_option("--heartbeat-interval-ms", heartbeat_ms, "time between heartbeats")
       ->capture_default_str();
   app.add_option("--drain-timeout-s", drain_s, "on shutdown, time running requests get to finish")
@@ -56,6 +60,7 @@ int main(int argc, char** argv) {
   options.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
   options.drain_timeout = std::chrono::seconds(drain_s);
   options.min_load_time = std::chrono::milliseconds(min_load_ms);
+  options.repack = !no_repack;
   if (auto valid = options.validate(); !valid) {
     std::fprintf(stderr, "llm-worker-rbee: %s\n", valid.error().message.c_str());
     return worker::kExitBadModel;

@@ -88,7 +88,7 @@ Status prefault_weights(const engine::Model& model, const LoadOptions& options) 
 Result<LoadedModel> load_model(const std::filesystem::path& path, const LoadOptions& options) {
   report(options, 0);
   LoadedModel loaded;
-  RBEE_ASSIGN_OR_RETURN(loaded.model, engine::Model::load(path));
+  RBEE_ASSIGN_OR_RETURN(loaded.model, engine::Model::load(path, {.repack = options.repack}));
   auto vocabulary = engine::read_vocabulary(loaded.model->gguf());
   if (!vocabulary) {
     return make_error(vocabulary.error().code, path.string() + ": " + vocabulary.error().message);

@@ -32,6 +32,9 @@ struct LoadOptions {
   std::function<bool()> cancelled;
   // Loading takes at least this long (a test hook: lets tests watch the loading state).
   std::chrono::milliseconds min_duration{0};
+  // engine::ModelOptions::repack: copy matrices into the kernels' faster layout (false: serve
+  // every weight from the mapped file, as several workers of one file may prefer).
+  bool repack = true;
 };
 
 // kNotFound for a missing file; kInvalidArgument (starting with the path) for a file that is

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/test_dir.hpp"
+#include "engine/kernels/kernel_table.hpp"
 #include "worker/worker_options.hpp"
 
 namespace rbee::worker {
@@ -28,6 +29,22 @@ TEST(ModelLoaderTest, ReportsRisingProgressAndLoads) {
   for (size_t i = 1; i < progress.size(); ++i) EXPECT_GE(progress[i], progress[i - 1]);
   EXPECT_LT(progress.back(), 1.0);
   EXPECT_GT(progress.back(), 0.9);
+}
+
+// Q4_0 matrices are repacked where the kernels have the layout, unless the options say not to;
+// either way the model computes the same logits (engine tests) and loads.
+TEST(ModelLoaderTest, RepacksUnlessToldNot) {
+  const auto path = kModels / "rand-llama-q-Q4_0.gguf";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no test models";
+  auto repacked = load_model(path, {});
+  LoadOptions mapped_only;
+  mapped_only.repack = false;
+  auto mapped = load_model(path, mapped_only);
+  ASSERT_TRUE(repacked && mapped);
+  EXPECT_EQ(mapped->model->repacked_bytes(), 0u);
+  const bool has_layout =
+      engine::kernels::type_traits(engine::kernels::KernelType::kQ4_0).repack_row != nullptr;
+  EXPECT_EQ(repacked->model->repacked_bytes() > 0, has_layout);
 }
 
 TEST(ModelLoaderTest, CancelStopsTheLoad) {

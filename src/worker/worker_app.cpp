@@ -78,6 +78,7 @@ void WorkerApp::load(std::stop_token stop) {
   load_options.on_progress = [this](double progress) { service_.set_loading(progress); };
   load_options.cancelled = [&stop] { return stop.stop_requested(); };
   load_options.min_duration = options_.min_load_time;
+  load_options.repack = options_.repack;
   auto loaded = load_model(options_.model_path, load_options);
   const size_t repacked_bytes = loaded ? loaded->model->repacked_bytes() : 0;
   Status serving = loaded ? service_.start_serving(std::move(*loaded)) : loaded.error();

@@ -30,6 +30,7 @@ struct WorkerOptions {
   int64_t ctx = 0;                   // tokens per slot; 0: the model's, capped at kDefaultMaxCtx
   int parallel = 1;                  // slots
   int threads = 0;                   // compute threads; 0: the machine's cores
+  bool repack = true;                // LoadOptions::repack
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::seconds drain_timeout{10};
   // A test hook: loading takes at least this long, so tests can watch the loading state.
