@@ -112,12 +112,12 @@ void matmul(std::span<const GgufTensor* const> weights, const ActivationBatch& x
         for (size_t i = 0; i < weights.size(); ++i) {
           const GgufTensor& weight = *weights[i];
           const int64_t rows = n_out(weight);
+          // This chunk's rows of the weight (none in the padding past its last row).
           const int64_t first = std::max(begin, starts[i]) - starts[i];
-          const int64_t last = std::min({end, starts[i + 1]}) - starts[i];
-          if (std::min(last, rows) <= first) continue;
+          const int64_t last = std::min(end - starts[i], rows);
+          if (last <= first) continue;
           kernels::matmul_rows(kernel_type(weight), weight.data, n_cols(weight), x.data(),
-                               x.stride(), x.n_rows(), ys[i], size_t(rows), first,
-                               std::min(last, rows));
+                               x.stride(), x.n_rows(), ys[i], size_t(rows), first, last);
         }
       },
       grain);

@@ -44,6 +44,11 @@ Result<std::vector<float>> find_vector(const GgufReader& gguf, const std::string
   return out;
 }
 
+// The matrices of a layer, for the code that treats them alike.
+constexpr const GgufTensor* LayerWeights::*kLayerMatrices[] = {
+    &LayerWeights::wq,       &LayerWeights::wk,     &LayerWeights::wv,      &LayerWeights::wo,
+    &LayerWeights::ffn_gate, &LayerWeights::ffn_up, &LayerWeights::ffn_down};
+
 }  // namespace
 
 Result<std::unique_ptr<Model>> Model::load(const std::filesystem::path& path,
@@ -62,10 +67,7 @@ void Model::repack() {
   // at a time (nor the output matrix when it is that table).
   std::vector<const GgufTensor**> slots;
   for (LayerWeights& layer : layers_) {
-    for (const GgufTensor** slot : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.ffn_gate,
-                                    &layer.ffn_up, &layer.ffn_down}) {
-      slots.push_back(slot);
-    }
+    for (auto matrix : kLayerMatrices) slots.push_back(&(layer.*matrix));
   }
   if (output_ != token_embd_) slots.push_back(&output_);
   const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -76,11 +78,8 @@ void Model::repack() {
 bool Model::reads_from_file(const GgufTensor& tensor) const {
   if (&tensor == token_embd_ || &tensor == output_) return true;
   return std::any_of(layers_.begin(), layers_.end(), [&](const LayerWeights& layer) {
-    for (const GgufTensor* matrix :
-         {layer.wq, layer.wk, layer.wv, layer.wo, layer.ffn_gate, layer.ffn_up, layer.ffn_down}) {
-      if (matrix == &tensor) return true;
-    }
-    return false;
+    return std::any_of(std::begin(kLayerMatrices), std::end(kLayerMatrices),
+                       [&](auto matrix) { return layer.*matrix == &tensor; });
   });
 }
 

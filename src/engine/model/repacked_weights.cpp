@@ -102,18 +102,18 @@ void RepackedWeights::repack(std::span<const GgufTensor** const> slots, ThreadPo
     }
   });
 
+  std::map<const GgufTensor*, const GgufTensor*> copy_of;
   for (const Part& part : parts) {
     GgufTensor copy = *part.source;
     copy.type = static_cast<GgmlType>(part.from->repacked_type);
     copy.data = part.copy;
-    tensors_.push_back(copy);
+    copy_of[part.source] = &tensors_.emplace_back(copy);
+    // The pages that two release windows shared are left; drop them too.
     release_pages(part.source->data, part.source->n_bytes);
     used_ += part.source->n_bytes;
   }
   for (const GgufTensor** slot : slots) {
-    for (size_t i = 0; i < sources.size(); ++i) {
-      if (*slot == sources[i]) *slot = &tensors_[i];
-    }
+    if (auto found = copy_of.find(*slot); found != copy_of.end()) *slot = found->second;
   }
 }
 
