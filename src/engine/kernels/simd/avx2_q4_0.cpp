@@ -232,7 +232,8 @@ RBEE_AVX2 void tile_q4_0(const TileArgs& t, int64_t nb) {
   if (full < n_octets(nb)) add_octet_tile<false>(x, octets, nb, full, acc);
   for (int r = 0; r < kRows; ++r) {
     for (int j = 0; j < kActs; ++j)
-      t.out[static_cast<size_t>(j) * t.out_stride + r] = hsum(acc[r][j]);
+      t.out[static_cast<size_t>(j) * t.out_stride + static_cast<size_t>(r) * t.out_row_step] =
+          hsum(acc[r][j]);
   }
 }
 

@@ -80,7 +80,7 @@ RBEE_AVX512_VNNI inline void tile_f16(const TileArgs& t, int64_t n) {
       const __m256(&c)[4] = acc[r][j];
       float sum = hsum(_mm256_add_ps(_mm256_add_ps(c[0], c[1]), _mm256_add_ps(c[2], c[3])));
       for (int64_t tail = i; tail < n; ++tail) sum += fp16_to_fp32(w[r][tail]) * a[j][tail];
-      t.out[static_cast<size_t>(j) * t.out_stride + r] = sum;
+      t.out[static_cast<size_t>(j) * t.out_stride + static_cast<size_t>(r) * t.out_row_step] = sum;
     }
   }
 }

@@ -19,6 +19,7 @@
 #if defined(__x86_64__)
 
 #include <cstring>
+#include <type_traits>
 
 #include "engine/kernels/float16.hpp"
 #include "engine/kernels/q4_0.hpp"
@@ -229,7 +230,8 @@ RBEE_AVX512_VNNI void tile_q4_0(const TileArgs& t, int64_t nb) {
   if (full < n_octets(nb)) add_octet_tile<false>(x, octets, nb, full, acc);
   for (int r = 0; r < kRows; ++r) {
     for (int j = 0; j < kActs; ++j)
-      t.out[static_cast<size_t>(j) * t.out_stride + r] = hsum(acc[r][j]);
+      t.out[static_cast<size_t>(j) * t.out_stride + static_cast<size_t>(r) * t.out_row_step] =
+          hsum(acc[r][j]);
   }
 }
 
@@ -272,11 +274,20 @@ RBEE_AVX512_VNNI void dot_rows_multi_q4_0(const void* __restrict x, size_t row_s
                                           float* __restrict out, size_t out_stride, int64_t n_rows,
                                           int64_t n) {
   const int64_t nb = detail::n_blocks(n, kQK4_0);
-  // One row by eight activations: taller tiles (sharing activation loads) measured no
-  // faster on Zen 4.
-  for_each_tile<1, 8>(x, row_stride, activations, activation_stride, n_act, out, out_stride, n_rows,
-                      [nb]<int kRows, int kActs>(const TileArgs& t)
-                          RBEE_AVX512_VNNI { tile_q4_0<Block, kRows, kActs>(t, nb); });
+  const auto tile = [nb]<int kRows, int kActs>(const TileArgs& t)
+                        RBEE_AVX512_VNNI { tile_q4_0<Block, kRows, kActs>(t, nb); };
+  if constexpr (std::is_same_v<Block, BlockQ4_0x8>) {
+    // Four rows by four activations: one row's tile is bound by loading the activations
+    // (320 bytes per octet and activation, against 8 vpdpbusd), which four rows share. The
+    // rows are spread (avx2_tiles.hpp): adjacent ones read from memory at a third of the
+    // speed.
+    for_each_tile<4, 4, TileRows::kSpread>(x, row_stride, activations, activation_stride, n_act,
+                                           out, out_stride, n_rows, tile);
+  } else {
+    // The file's rows: their permutes leave no registers for more than one row.
+    for_each_tile<1, 8>(x, row_stride, activations, activation_stride, n_act, out, out_stride,
+                        n_rows, tile);
+  }
 }
 
 template <typename Block>
