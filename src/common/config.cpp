@@ -61,6 +61,15 @@ class TableReader {
     return ok_status();
   }
 
+  Status read_bool(const char* key, bool& out) {
+    known_.push_back(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return ok_status();
+    if (!node->is_boolean()) return type_error(*node, key, "true or false");
+    out = node->as_boolean()->get();
+    return ok_status();
+  }
+
   Status read_number(const char* key, double& out) {
     known_.push_back(key);
     const toml::node* node = table_.get(key);
@@ -220,6 +229,7 @@ Result<RbeeConfig> parse_config(const std::string& text, const std::string& sour
     RBEE_RETURN_IF_ERROR(reader.read_int("port_max", config.workers.port_max));
     RBEE_RETURN_IF_ERROR(reader.read_number("ready_timeout_s", config.workers.ready_timeout_s));
     RBEE_RETURN_IF_ERROR(reader.read_number("stop_grace_s", config.workers.stop_grace_s));
+    RBEE_RETURN_IF_ERROR(reader.read_bool("repack_weights", config.workers.repack_weights));
     RBEE_RETURN_IF_ERROR(reader.reject_unknown());
   }
   if (const toml::table* scheduler = root["scheduler"].as_table()) {

@@ -50,6 +50,10 @@ struct WorkerLifecycleConfig {
   int port_max = 9299;
   double ready_timeout_s = 300;  // spawn → /health ready, else the spawn fails
   double stop_grace_s = 10;      // SIGTERM → SIGKILL
+  // Built-in workers copy Q4_0 matrices into the kernels' layout at load (faster decoding,
+  // the same results); false passes --no-repack: every weight stays in the mapped file,
+  // shared with other processes mapping it.
+  bool repack_weights = true;
 };
 
 // How the queen places inference.

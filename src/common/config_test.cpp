@@ -56,9 +56,19 @@ TEST(ConfigTest, ReadsWorkerAndSchedulerSettings) {
   EXPECT_EQ(config->workers.port_min, 9500);
   EXPECT_EQ(config->workers.port_max, 9510);
   EXPECT_EQ(config->workers.ready_timeout_s, 20);
+  EXPECT_TRUE(config->workers.repack_weights);
   EXPECT_EQ(config->scheduler.idle_retire_s, 60);
   EXPECT_EQ(config->scheduler.max_queue_per_model, 4);
   EXPECT_EQ(config->scheduler.default_parallel, 3);
+
+  auto no_repack = parse_config("[workers]\nrepack_weights = false\n", "config.toml");
+  ASSERT_TRUE(no_repack) << no_repack.error().message;
+  EXPECT_FALSE(no_repack->workers.repack_weights);
+  auto not_bool = parse_config("[workers]\nrepack_weights = \"no\"\n", "config.toml");
+  ASSERT_FALSE(not_bool);
+  EXPECT_NE(not_bool.error().message.find("'workers.repack_weights' must be true or false"),
+            std::string::npos)
+      << not_bool.error().message;
 
   auto reversed = parse_config("[workers]\nport_min = 9600\nport_max = 9500\n", "config.toml");
   ASSERT_FALSE(reversed);

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
+#include "catalog/worker_catalog.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
@@ -147,6 +148,10 @@ WorkerRecord WorkerSupervisor::record_for(const WorkerLaunch& launch, const std:
   }
   if (launch.threads > 0) {
     record.argv.insert(record.argv.end(), {"--threads", std::to_string(launch.threads)});
+  }
+  // Not in the worker contract (ARCHITECTURE.md §7): only the built-in worker knows it.
+  if (!options_.config.repack_weights && launch.worker_type == catalog::kBuiltinCpuWorkerType) {
+    record.argv.push_back("--no-repack");
   }
   return record;
 }

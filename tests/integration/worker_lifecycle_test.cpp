@@ -134,6 +134,14 @@ class WorkerLifecycleTest : public ::testing::Test {
     ASSERT_EQ(installed.status, "completed") << installed.error_message();
   }
 
+  // Whether the command line the hive recorded for a worker holds `arg`.
+  bool argv_has(const std::string& worker_id, const std::string& arg) const {
+    auto text = read_file(record_file(worker_id));
+    if (!text) return false;
+    const Json argv = Json::parse(*text).value("argv", Json::array());
+    return std::find(argv.begin(), argv.end(), arg) != argv.end();
+  }
+
   void expect_no_worker_left() const {
     EXPECT_TRUE(home_.recorded_worker_pids().empty());
     Json listed = process_list();
@@ -165,6 +173,7 @@ TEST_F(WorkerLifecycleTest, SpawnServesListsAndDeleteStopsAndFreesThePort) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200) << health->body;
   EXPECT_TRUE(std::filesystem::exists(record_file(worker_id)));
+  EXPECT_FALSE(argv_has(worker_id, "--no-repack"));
   EXPECT_TRUE(std::filesystem::exists(worker["log_file"].get<std::string>()));
 
   Json listed = process_list()["workers"];
@@ -199,6 +208,20 @@ TEST_F(WorkerLifecycleTest, SpawnServesListsAndDeleteStopsAndFreesThePort) {
   EXPECT_FALSE(std::filesystem::exists(record_file(worker_id)));
   expect_no_worker_left();
   EXPECT_EQ(operation("model_delete", {{"id", kModelId}}).status, "completed");
+}
+
+TEST_F(WorkerLifecycleTest, WorkersServeFromTheMappedFileWhenRepackingIsOff) {
+  if (!have_worker()) GTEST_SKIP() << "bin/llm-worker-rbee is not built yet";
+  home_.set_workers_setting("repack_weights", "false");
+  start();
+  auto spawned = spawn();
+  ASSERT_EQ(spawned.status, "completed") << spawned.error_message();
+  const std::string worker_id = spawned.result["worker"]["worker_id"];
+  EXPECT_EQ(spawned.result["worker"]["state"], "ready");
+  EXPECT_TRUE(argv_has(worker_id, "--no-repack"));
+  auto pid = static_cast<pid_t>(spawned.result["worker"]["pid"].get<int64_t>());
+  ASSERT_EQ(operation("worker_process_delete", {{"pid", pid}}).status, "completed");
+  expect_no_worker_left();
 }
 
 TEST_F(WorkerLifecycleTest, ConcurrentSpawnsGetTheirOwnPortsAndHiveShutdownStopsThem) {
