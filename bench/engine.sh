@@ -5,8 +5,9 @@
 # GEN (64), PARALLEL (1).
 #
 # 1. `rbee-llm bandwidth` right before and after each run: the read bandwidth B (GB/s).
-#    Decoding reads every weight once a token, so tg can reach at most B / (bytes of weights)
-#    tokens a second.
+#    Decoding reads every weight once a token, so tg can reach at most B / (bytes of weights
+#    read) tokens a second: `decode_read_bytes`, every tensor but the token embedding table,
+#    of which a step reads one row (issue 6's shares of the ceiling count the same bytes).
 # 2. Per type: `rbee-llm synth` writes random weights in the 1.1B shape (2048 embd, 22 layers,
 #    32 heads / 4 KV heads, 5632 ffn) with stories260K's tokenizer padded to TinyLlama's 32000
 #    tokens (--n-vocab), so the embedding and output matrices have TinyLlama's size too. Every
@@ -80,8 +81,8 @@ for type in $types; do
       --gen-tokens "$gen" --parallel "$parallel" --json)
     after=$(bandwidth_now "$threads")
     bw=$(awk -v a="$before" -v b="$after" 'BEGIN { print (a > b ? a : b) }')
-    read -r pp tg bytes < <(jq -r '"\(.pp_tokens_per_s) \(.tg_tokens_per_s) \(.model_bytes)"' \
-      <<<"$line")
+    read -r pp tg bytes < <(jq -r \
+      '"\(.pp_tokens_per_s) \(.tg_tokens_per_s) \(.decode_read_bytes)"' <<<"$line")
     read -r ref_pp ref_tg ref_share < <(llama_cpp "$type" "$threads")
     rows+=("$(awk -v t="$type" -v n="$threads" -v pp="$pp" -v tg="$tg" -v bytes="$bytes" \
       -v bw="$bw" -v rpp="$ref_pp" -v rtg="$ref_tg" -v rs="$ref_share" \
@@ -124,7 +125,8 @@ for threads in "${threads_list[@]}"; do
 done
 
 echo
-echo "prompt $prompt tokens, $gen generated, parallel $parallel; weights of 1.1B-shape models"
+echo "prompt $prompt tokens, $gen generated, parallel $parallel; 1.1B-shape models; ceiling ="
+echo "max(GB/s before, after) / (weights a decode step reads: all but the token embedding)"
 echo "| type | threads | pp tok/s | tg tok/s | GB/s | ceiling tok/s | tg / ceiling | llama.cpp pp / tg | llama.cpp share | pp / llama.cpp x (B / 31 GB/s) |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"

@@ -150,6 +150,10 @@ Result<BenchResult> run_bench(const BenchOptions& options) {
   result.load_s = seconds_since(load_start);
   result.repacked_bytes = model->repacked_bytes();
   for (const auto& tensor : model->gguf().tensors()) result.model_bytes += tensor.n_bytes;
+  result.decode_read_bytes = result.model_bytes;
+  if (&model->output() != &model->token_embd()) {
+    result.decode_read_bytes -= model->token_embd().n_bytes;
+  }
 
   const int64_t n_vocab = model->hparams().n_vocab;
   const int64_t n_ctx = int64_t(options.prompt_tokens) + options.gen_tokens;

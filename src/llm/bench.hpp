@@ -49,6 +49,10 @@ struct BenchResult {
   double pp_tokens_per_s = 0;  // prompt tokens of all sessions / time of their prompt evals
   double tg_tokens_per_s = 0;  // generated tokens of all sessions / time of all steps
   uint64_t model_bytes = 0;    // sum of the tensors' data sizes
+  // The weights a decode step reads: every tensor but the token embedding table, of which a
+  // step reads one row (unless the output matrix is that table). The ceiling of decoding is
+  // bandwidth / these bytes.
+  uint64_t decode_read_bytes = 0;
   int threads = 0;
   int parallel = 0;
   double load_s = 0;            // Model::load

@@ -233,6 +233,7 @@ int command_bench(const BenchOptions& options, bool json) {
     Json out{{"pp_tokens_per_s", bench->pp_tokens_per_s},
              {"tg_tokens_per_s", bench->tg_tokens_per_s},
              {"model_bytes", bench->model_bytes},
+             {"decode_read_bytes", bench->decode_read_bytes},
              {"threads", bench->threads},
              {"parallel", bench->parallel},
              {"load_s", bench->load_s},

@@ -205,6 +205,16 @@ TEST(LlmCliTest, BenchReportsSpeedsAndTheWeightBytes) {
   auto model_bytes = line["model_bytes"].get<uint64_t>();
   EXPECT_GT(model_bytes, fs::file_size(model) / 2);
   EXPECT_LT(model_bytes, fs::file_size(model));
+  // A decode step reads every tensor but the token embedding table (stories260K has its own
+  // output matrix; all its tensors are F32).
+  auto info = rbee_llm({"info", "--model", model.string(), "--json"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  const auto shape = Json::parse(info.out);
+  ASSERT_EQ(shape["tensor_types"].size(), 1u);
+  ASSERT_TRUE(shape["tensor_types"].contains("F32"));
+  const auto embedding_bytes =
+      shape["n_vocab"].get<uint64_t>() * shape["n_embd"].get<uint64_t>() * sizeof(float);
+  EXPECT_EQ(line["decode_read_bytes"].get<uint64_t>(), model_bytes - embedding_bytes);
 
   auto human =
       rbee_llm({"bench", "--model", model.string(), "--prompt-tokens", "4", "--gen-tokens", "2"});
