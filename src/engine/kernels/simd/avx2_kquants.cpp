@@ -60,16 +60,19 @@ RBEE_AVX2 inline __m256i scaled_bsums(const BlockQ8_K& a, __m128i scales) {
 }
 
 // The 8 scales (bytes 0..7) and 8 minimums (bytes 8..15) of Q4_K and Q5_K, unpacked as
-// detail::unpack_scale_min_k4 does for one group, for all groups at once on 32-bit words.
-RBEE_AVX2 inline __m128i scales_mins_k4(const uint8_t* packed) {
-  uint32_t w[3];
-  std::memcpy(w, packed, sizeof(w));
-  const uint32_t scales_lo = w[0] & 0x3f3f3f3fu;
-  const uint32_t mins_lo = w[1] & 0x3f3f3f3fu;
-  const uint32_t scales_hi = (w[2] & 0x0f0f0f0fu) | ((w[0] >> 2) & 0x30303030u);
-  const uint32_t mins_hi = ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u);
-  return _mm_setr_epi32(static_cast<int>(scales_lo), static_cast<int>(scales_hi),
-                        static_cast<int>(mins_lo), static_cast<int>(mins_hi));
+// detail::unpack_scale_min_k4 does for one group, for all groups at once on 32-bit words
+// w0..w2 of the packed bytes. `head` is the block's first 16 bytes, lanes [d and dmin, w0,
+// w1, w2]: scales 0..3 are w0 & 0x3f.., minimums 0..3 w1 & 0x3f.., scales 4..7 the low
+// nibbles of w2 with the top 2 bits of w0's bytes above them, minimums 4..7 the high nibbles
+// of w2 with those of w1.
+RBEE_AVX2 inline __m128i scales_mins_k4(__m128i head) {
+  const __m128i words = _mm_shuffle_epi32(head, _MM_SHUFFLE(3, 2, 3, 1));  // w0 w2 w1 w2
+  const __m128i low = _mm_and_si128(_mm_srlv_epi32(words, _mm_setr_epi32(0, 0, 0, 4)),
+                                    _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+  const __m128i tops = _mm_shuffle_epi32(head, _MM_SHUFFLE(2, 2, 1, 1));  // w0 w0 w1 w1
+  const __m128i high =
+      _mm_and_si128(_mm_srli_epi32(tops, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+  return _mm_or_si128(low, high);
 }
 
 // The 16 group scales of Q3_K minus 32, in [-32, 31], as q3_k.cpp's unpack_scales.
@@ -88,20 +91,20 @@ RBEE_AVX2 inline __m128i scales_q3_k(const uint8_t* packed) {
 struct ScaleMinK4 {
   __m256i scales;      // the 8 scales as int16 in both 128-bit lanes
   __m128i mins_twice;  // minimum m[g] twice per group: groups of 32 span two bsums of 16
-  __m128 d_dmin;       // d and dmin as floats (lanes 0 and 1)
+  __m128 d_dmin;       // d and dmin as floats (lanes 0 and 1; 2 and 3 unused)
 };
 
 template <typename Block>
 RBEE_AVX2 inline ScaleMinK4 scale_min_k4(const Block& x) {
-  const __m128i scales_mins = scales_mins_k4(x.scales);
-  // d and dmin are neighbours: one conversion for both.
-  uint32_t d_dmin = 0;
-  std::memcpy(&d_dmin, &x.d, sizeof(d_dmin));
-  static_assert(offsetof(Block, dmin) == offsetof(Block, d) + 2);
+  // One load for d, dmin and the packed scales, neighbours at the block's start.
+  static_assert(offsetof(Block, d) == 0 && offsetof(Block, dmin) == 2 &&
+                offsetof(Block, scales) == 4 && sizeof(x.scales) == 12);
+  const __m128i head = load128(&x);
+  const __m128i scales_mins = scales_mins_k4(head);
   return {_mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scales_mins)),
           _mm_shuffle_epi8(scales_mins, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
                                                       14, 14, 15, 15)),
-          _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin)))};
+          _mm_cvtph_ps(head)};  // lanes 0 and 1: d and dmin (2 and 3 are scale bytes, unused)
 }
 
 // The values of groups 2c (lo) and 2c + 1 (hi) of a Q4_K or Q5_K super-block, unsigned.
