@@ -10,12 +10,14 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <random>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "engine/kernels/kernel_table.hpp"
@@ -112,8 +114,7 @@ int main(int argc, char** argv) {
   std::string acts = "1,4,8";
   int64_t n_cols = 2048;
   app.add_option("--types", types, "kernel types, comma-separated (ggml's names, q4_0x8)");
-  app.add_option("--acts", acts, "activation counts, comma-separated")
-      ->check(CLI::NonNegativeNumber);
+  app.add_option("--acts", acts, "activation counts, comma-separated");
   app.add_option("--cols", n_cols, "row length")->check(CLI::Range(256, 1 << 16));
   CLI11_PARSE(app, argc, argv);
 
@@ -127,6 +128,17 @@ int main(int argc, char** argv) {
     }
     chosen.push_back(type);
   }
+  std::vector<int64_t> counts;
+  for (const std::string& count : split(acts)) {
+    int64_t n_act = 0;
+    const auto [end, error] = std::from_chars(count.data(), count.data() + count.size(), n_act);
+    if (error != std::errc() || end != count.data() + count.size() || n_act < 1 || n_act > 64) {
+      std::fprintf(stderr, "rbee-bench-kernels: '%s' is not an activation count (1 to 64)\n",
+                   count.c_str());
+      return 2;
+    }
+    counts.push_back(n_act);
+  }
   std::printf("kernels: %s, %lld columns, one thread\n", KernelTable::active().name(),
               static_cast<long long>(n_cols));
   std::printf(
@@ -138,8 +150,7 @@ int main(int argc, char** argv) {
     const int64_t streamed_rows = std::max<int64_t>(1, int64_t(512 << 20) / int64_t(stride));
     const auto cached = random_matrix(*type, cached_rows, n_cols);
     const auto streamed = random_matrix(*type, streamed_rows, n_cols);
-    for (const std::string& count : split(acts)) {
-      const int64_t n_act = std::max<int64_t>(1, std::stoll(count));
+    for (const int64_t n_act : counts) {
       const double in_cache = best_seconds(*type, cached, cached_rows, n_cols, n_act, 300);
       const double from_memory = best_seconds(*type, streamed, streamed_rows, n_cols, n_act, 4);
       std::printf("| %s | %lld | %.1f, %.1f | %.1f, %.1f |\n", type->name,
