@@ -18,7 +18,6 @@
 
 #if defined(__x86_64__)
 
-#include <cstring>
 #include <type_traits>
 
 #include "engine/kernels/float16.hpp"
@@ -240,29 +239,17 @@ size_t activation_bytes_q4_0(int64_t n) {
   return octets_offset(nb) + static_cast<size_t>(n_octets(nb)) * sizeof(Octet);
 }
 
-// Once per activation and product, so plain code: the octets are a reshuffle of the Q8_0
-// row's bytes.
+// The AVX2 kernel's prepared activation (avx2_q4_0.cpp: the same Q8_0 row, then octets with
+// the same values, lanes and scales in the same 320 bytes), whose offsets are +8 * (the
+// block sums): negated, they are where this kernel's sums start.
 RBEE_AVX512_VNNI void prepare_q4_0(const float* __restrict x, void* __restrict activation,
                                    int64_t n) {
+  kMatvecQ4_0Avx2.prepare(x, activation, n);
   const int64_t nb = detail::n_blocks(n, kQK4_0);
-  quantize_row_q8_0_avx2(x, activation, n);
-  const auto* y = static_cast<const BlockQ8_0*>(activation);
   auto* octets = reinterpret_cast<Octet*>(static_cast<std::byte*>(activation) + octets_offset(nb));
   for (int64_t o = 0; o < n_octets(nb); ++o) {
-    Octet& a = octets[o];
-    std::memset(&a, 0, sizeof(a));
-    for (int l = 0; l < 8; ++l) {
-      const int64_t b = kOctetBlocks * o + kLaneBlock[l];
-      if (b >= nb) continue;
-      for (int k = 0; k < 4; ++k) {
-        std::memcpy(&a.values[2 * k][4 * l], y[b].qs + 4 * k, 4);
-        std::memcpy(&a.values[2 * k + 1][4 * l], y[b].qs + 16 + 4 * k, 4);
-      }
-      int32_t sum = 0;
-      for (int8_t q : y[b].qs) sum += q;
-      a.neg_offset[l] = -8 * sum;
-      a.d[l] = fp16_to_fp32(y[b].d);
-    }
+    auto* offsets = reinterpret_cast<__m256i*>(octets[o].neg_offset);
+    _mm256_storeu_si256(offsets, _mm256_sub_epi32(_mm256_setzero_si256(), load256(offsets)));
   }
 }
 
