@@ -20,7 +20,6 @@
 
 #include <type_traits>
 
-#include "engine/kernels/float16.hpp"
 #include "engine/kernels/q4_0.hpp"
 #include "engine/kernels/q8_0.hpp"
 #include "engine/kernels/quant_common.hpp"
@@ -234,9 +233,9 @@ RBEE_AVX512_VNNI void tile_q4_0(const TileArgs& t, int64_t nb) {
   }
 }
 
+// The AVX2 kernel's layout (see prepare_q4_0).
 size_t activation_bytes_q4_0(int64_t n) {
-  const int64_t nb = detail::n_blocks(n, kQK4_0);
-  return octets_offset(nb) + static_cast<size_t>(n_octets(nb)) * sizeof(Octet);
+  return kMatvecQ4_0Avx2.activation_bytes(n);
 }
 
 // The AVX2 kernel's prepared activation (avx2_q4_0.cpp: the same Q8_0 row, then octets with
