@@ -89,16 +89,18 @@ struct BatchToken {
 // Per-thread scratch of one attention chunk.
 struct AttentionScratch {
   std::vector<float> scores;
-  std::vector<std::byte> q;
+  std::vector<std::byte> queries;
   std::vector<std::byte> weights;
 };
 
-// Causal attention of head `head` of one token at `pos` over its cache positions 0..pos:
-// scores K·q (q rounded to the cache type), softmax of score * scale in float with a double
-// sum, then each output dimension the dot of V's row (transposed cache) with the weights
-// rounded to the cache type.
-void attend(const ModelHParams& hp, const KvCache& kv, int64_t layer, const float* q_head,
-            int64_t head, int64_t pos, float* out, AttentionScratch& scratch) {
+// Causal attention of query heads [head, head + n_heads) of one token at `pos`, which share
+// one key head, over its cache positions 0..pos: scores K·q (q rounded to the cache type),
+// softmax of score * scale in float with a double sum, then each output dimension the dot of
+// V's row (transposed cache) with the weights rounded to the cache type. The heads go through
+// the kernels together, so the cache is read once for all of them; every head's results are
+// the bits it gets alone.
+void attend(const ModelHParams& hp, const KvCache& kv, int64_t layer, const float* q, int64_t head,
+            int64_t n_heads, int64_t pos, float* out, AttentionScratch& scratch) {
   const int64_t head_dim = hp.head_dim();
   const int64_t kv_head = head / (hp.n_head / hp.n_head_kv);
   const int64_t n_kv = pos + 1;
@@ -106,21 +108,40 @@ void attend(const ModelHParams& hp, const KvCache& kv, int64_t layer, const floa
   const kernels::KernelTraits& cache = kernels::type_traits(cache_kernel_type(kv.type()));
   const size_t element = kv.element_bytes();
 
-  scratch.q.resize(size_t(head_dim) * element);
-  cache.quantize_row(q_head, scratch.q.data(), head_dim);
-  scratch.scores.resize(size_t(n_kv));
+  scratch.queries.resize(size_t(n_heads * head_dim) * element);
+  for (int64_t h = 0; h < n_heads; ++h) {
+    cache.quantize_row(q + (head + h) * head_dim,
+                       scratch.queries.data() + size_t(h * head_dim) * element, head_dim);
+  }
+  scratch.scores.resize(size_t(n_heads * n_kv));
   float* scores = scratch.scores.data();
-  kernels::attention_scores(cache_kernel_type(kv.type()),
-                            kv.keys(layer, 0) + size_t(kv_head * head_dim) * element,
-                            hp.n_embd_kv(), scratch.q.data(), head_dim, n_kv, scale, scores);
-  float max_score = -INFINITY;
-  for (int64_t t = 0; t < n_kv; ++t) max_score = std::max(max_score, scores[t]);
-  const double total = kernels::exp_shifted(scores, n_kv, max_score);
-  const float inv_total = float(1.0 / total);
-  for (int64_t t = 0; t < n_kv; ++t) scores[t] *= inv_total;
-  scratch.weights.resize(kernels::attention_values_scratch_bytes(cache.type, n_kv));
-  kernels::attention_values(cache.type, kv.values(layer, kv_head * head_dim), kv.n_ctx(), scores,
-                            n_kv, head_dim, scratch.weights, out);
+  kernels::attention_scores(cache.type, kv.keys(layer, kv_head), head_dim,
+                            {scratch.queries.data(), head_dim, n_heads}, head_dim, n_kv, scale,
+                            scores, n_kv);
+  for (int64_t h = 0; h < n_heads; ++h) {
+    float* row = scores + h * n_kv;
+    float max_score = -INFINITY;
+    for (int64_t t = 0; t < n_kv; ++t) max_score = std::max(max_score, row[t]);
+    const double total = kernels::exp_shifted(row, n_kv, max_score);
+    const float inv_total = float(1.0 / total);
+    for (int64_t t = 0; t < n_kv; ++t) row[t] *= inv_total;
+  }
+  scratch.weights.resize(kernels::attention_values_scratch_bytes(cache.type, n_kv, n_heads));
+  kernels::attention_values(cache.type, kv.values(layer, kv_head * head_dim), kv.n_ctx(),
+                            {scores, n_kv, n_heads}, n_kv, head_dim, scratch.weights,
+                            out + head * head_dim, head_dim);
+}
+
+// Query heads per attention task: all those that share a key head (so the cache is read once
+// for them), unless that leaves fewer than two tasks per thread; then the fewest that do.
+int64_t heads_per_attention_task(const ModelHParams& hp, int64_t n_tokens, int n_threads) {
+  const int64_t group = hp.n_head / hp.n_head_kv;
+  for (int64_t split = 1; split < group; ++split) {
+    if (group % split == 0 && n_tokens * hp.n_head_kv * split >= 2 * int64_t(n_threads)) {
+      return group / split;
+    }
+  }
+  return 1;
 }
 
 // Buffers of one slice, kept from slice to slice.
@@ -213,15 +234,18 @@ void forward_slice(const Model& model, ThreadPool& pool, std::span<const BatchTo
     // ones before it in its own sequence, whichever slice they came in.
     int64_t total_kv = 0;
     for (const BatchToken& token : tokens) total_kv += token.pos + 1;
-    const int64_t work_per_task = 2 * head_dim * std::max<int64_t>(1, total_kv / n);
-    for_rows(pool, n * hp.n_head, work_per_task, [&](int64_t begin, int64_t end) {
+    const int64_t heads_per_task = heads_per_attention_task(hp, n, pool.n_threads());
+    const int64_t tasks_per_token = hp.n_head / heads_per_task;
+    const int64_t work_per_task =
+        2 * head_dim * heads_per_task * std::max<int64_t>(1, total_kv / n);
+    for_rows(pool, n * tasks_per_token, work_per_task, [&](int64_t begin, int64_t end) {
       AttentionScratch scratch;
       for (int64_t task = begin; task < end; ++task) {
-        const int64_t i = task / hp.n_head;
-        const int64_t h = task % hp.n_head;
+        const int64_t i = task / tasks_per_token;
         const BatchToken& token = tokens[size_t(i)];
-        attend(hp, token.session->kv(), l, q + i * n_embd + h * head_dim, h, token.pos,
-               attn + i * n_embd + h * head_dim, scratch);
+        attend(hp, token.session->kv(), l, q + i * n_embd,
+               (task % tasks_per_token) * heads_per_task, heads_per_task, token.pos,
+               attn + i * n_embd, scratch);
       }
     });
     multiply(*w.wo, attn, n, proj, pool, s.activations);
@@ -286,7 +310,7 @@ Status check_input(const SequenceInput& input, const Model& model) {
 }  // namespace
 
 KvCache::KvCache(const ModelHParams& hparams, int64_t n_ctx, KvType type)
-    : type_(type), n_ctx_(n_ctx), n_embd_kv_(hparams.n_embd_kv()) {
+    : type_(type), n_ctx_(n_ctx), n_embd_kv_(hparams.n_embd_kv()), head_dim_(hparams.head_dim()) {
   const size_t size = size_t(n_ctx * n_embd_kv_) * element_bytes();
   k_.assign(size_t(hparams.n_layer), std::vector<std::byte>(size));
   v_.assign(size_t(hparams.n_layer), std::vector<std::byte>(size));
@@ -295,7 +319,11 @@ KvCache::KvCache(const ModelHParams& hparams, int64_t n_ctx, KvType type)
 void KvCache::store(int64_t layer, int64_t pos, const float* k, const float* v) {
   const kernels::KernelTraits& cache = kernels::type_traits(cache_kernel_type(type_));
   const size_t element = element_bytes();
-  cache.quantize_row(k, k_[size_t(layer)].data() + size_t(pos * n_embd_kv_) * element, n_embd_kv_);
+  for (int64_t head = 0; head < n_embd_kv_ / head_dim_; ++head) {
+    cache.quantize_row(
+        k + head * head_dim_,
+        k_[size_t(layer)].data() + size_t((head * n_ctx_ + pos) * head_dim_) * element, head_dim_);
+  }
   // V is transposed: the row is rounded once, then each element goes to its dimension's row.
   value_row_.resize(size_t(n_embd_kv_) * element);
   cache.quantize_row(v, value_row_.data(), n_embd_kv_);

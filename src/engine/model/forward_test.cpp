@@ -169,6 +169,48 @@ INSTANTIATE_TEST_SUITE_P(Models, ForwardBatchTest,
                            return name;
                          });
 
+// The cache keeps each key head's keys as one run of positions (attention streams a head's
+// keys) and V transposed (each dimension's values over positions), every value as stored.
+TEST(KvCacheTest, KeepsEachKeyHeadsPositionsTogetherAndValuesTransposed) {
+  ModelHParams hp;
+  hp.n_layer = 2;
+  hp.n_embd = 32;
+  hp.n_head = 4;
+  hp.n_head_kv = 2;  // head_dim 8, n_embd_kv 16
+  constexpr int64_t kCtx = 5;
+  KvCache cache(hp, kCtx, KvType::kF32);
+  const auto key_of = [](int64_t layer, int64_t pos, int64_t e) {
+    return float(1000 * layer + 100 * pos + e);
+  };
+  for (int64_t layer = 0; layer < hp.n_layer; ++layer) {
+    for (int64_t pos = 0; pos < kCtx; ++pos) {
+      std::vector<float> k(16), v(16);
+      for (int64_t e = 0; e < 16; ++e) {
+        k[size_t(e)] = key_of(layer, pos, e);
+        v[size_t(e)] = -key_of(layer, pos, e);
+      }
+      cache.store(layer, pos, k.data(), v.data());
+    }
+  }
+  for (int64_t layer = 0; layer < hp.n_layer; ++layer) {
+    for (int64_t head = 0; head < hp.n_head_kv; ++head) {
+      const auto* keys = reinterpret_cast<const float*>(cache.keys(layer, head));
+      for (int64_t pos = 0; pos < kCtx; ++pos) {
+        for (int64_t d = 0; d < 8; ++d) {
+          ASSERT_EQ(keys[pos * 8 + d], key_of(layer, pos, head * 8 + d))
+              << "layer " << layer << " head " << head << " pos " << pos << " d " << d;
+        }
+      }
+    }
+    for (int64_t dim = 0; dim < 16; ++dim) {
+      const auto* values = reinterpret_cast<const float*>(cache.values(layer, dim));
+      for (int64_t pos = 0; pos < kCtx; ++pos) {
+        ASSERT_EQ(values[pos], -key_of(layer, pos, dim)) << "layer " << layer << " dim " << dim;
+      }
+    }
+  }
+}
+
 TEST(ForwardTest, SessionsOfDifferentModelsCannotShareABatch) {
   auto first = Model::load(kModels / "stories260K.gguf");
   auto second = Model::load(kModels / "aidreams260K.gguf");

@@ -92,9 +92,11 @@ class KvCache {
   KvType type() const { return type_; }
   size_t element_bytes() const { return type_ == KvType::kF16 ? 2 : 4; }
   int64_t n_ctx() const { return n_ctx_; }
-  // The n_embd_kv keys of position `pos`.
-  const std::byte* keys(int64_t layer, int64_t pos) const {
-    return k_[size_t(layer)].data() + size_t(pos * n_embd_kv_) * element_bytes();
+  // Key head `kv_head`'s keys at positions 0..n_ctx, head_dim elements each, one after
+  // another: attention reads a head's keys as one stream (strided over every head's, it ran
+  // at a fraction of the memory's speed once the cache no longer fit the CPU's caches).
+  const std::byte* keys(int64_t layer, int64_t kv_head) const {
+    return k_[size_t(layer)].data() + size_t(kv_head * n_ctx_ * head_dim_) * element_bytes();
   }
   // Dimension `dim`'s values at positions 0..n_ctx.
   const std::byte* values(int64_t layer, int64_t dim) const {
@@ -108,6 +110,7 @@ class KvCache {
   KvType type_;
   int64_t n_ctx_;
   int64_t n_embd_kv_;
+  int64_t head_dim_;
   std::vector<std::vector<std::byte>> k_, v_;
   std::vector<std::byte> value_row_;  // store()'s scratch
 };

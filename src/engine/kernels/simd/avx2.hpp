@@ -60,9 +60,11 @@ void quantize_row_q8_0_avx2(const float* __restrict x, void* __restrict y, int64
 void quantize_row_q8_1_avx2(const float* __restrict x, void* __restrict y, int64_t n);
 void quantize_row_q8_k_avx2(const float* __restrict x, void* __restrict y, int64_t n);
 
-// Attention loops (see attention.hpp): keys and q F16 (f16) or F32, head_dim a multiple of 8.
-void attention_scores_avx2(bool f16, const void* keys, int64_t key_stride, const void* q,
-                           int64_t head_dim, int64_t n_kv, float scale, float* scores);
+// Attention loops (see attention.hpp): keys and queries F16 (f16) or F32, head_dim a multiple
+// of 8.
+void attention_scores_avx2(bool f16, const void* keys, int64_t key_stride, const void* queries,
+                           int64_t query_stride, int64_t n_queries, int64_t head_dim, int64_t n_kv,
+                           float scale, float* scores, int64_t scores_stride);
 double exp_shifted_avx2(float* x, int64_t n, float shift);
 
 #endif  // __x86_64__

@@ -1,5 +1,6 @@
-// AVX2 attention loops (see attention.hpp): the scores of a query against every key of a
-// head, four keys at a time so that their FMA chains overlap, and a vectorized exp.
+// AVX2 attention loops (see attention.hpp): the scores of the queries that share a key head
+// against every key of it, four keys at a time so that their FMA chains overlap and each key
+// is loaded once for two queries, and a vectorized exp.
 
 #include "engine/kernels/simd/avx2.hpp"
 
@@ -44,33 +45,65 @@ RBEE_AVX2 inline __m256 exp8(__m256 x) {
   return _mm256_andnot_ps(underflow, result);
 }
 
-}  // namespace
-
-RBEE_AVX2 void attention_scores_avx2(bool f16, const void* keys, int64_t key_stride, const void* q,
-                                     int64_t head_dim, int64_t n_kv, float scale, float* scores) {
-  int64_t t = 0;
-  for (; t + 4 <= n_kv; t += 4) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                     _mm256_setzero_ps()};
-    for (int64_t d = 0; d < head_dim; d += 8) {
-      const __m256 qv = load8(f16, q, d);
-      for (int k = 0; k < 4; ++k) {
-        acc[k] = _mm256_fmadd_ps(load8(f16, keys, (t + k) * key_stride + d), qv, acc[k]);
-      }
+// The scores of keys t .. t + 3 for queries i .. i + kQueries - 1: each key's vector is read
+// once for the kQueries queries (the heads that share a key head), each (query, key) pair its
+// own FMA chain over the head, and the four sums of a query added pairwise as hadd does
+// (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)) for each key), so a query's scores do not
+// depend on which queries share the call.
+template <int kQueries>
+RBEE_AVX2 inline void score_four_keys(bool f16, const void* keys, int64_t key_stride,
+                                      const void* queries, int64_t query_stride, int64_t i,
+                                      int64_t head_dim, int64_t t, float scale, float* scores,
+                                      int64_t scores_stride) {
+  __m256 acc[kQueries][4];
+  for (auto& query : acc) {
+    for (__m256& a : query) a = _mm256_setzero_ps();
+  }
+  for (int64_t d = 0; d < head_dim; d += 8) {
+    __m256 key[4];
+    for (int k = 0; k < 4; ++k) key[k] = load8(f16, keys, (t + k) * key_stride + d);
+    for (int j = 0; j < kQueries; ++j) {
+      const __m256 q = load8(f16, queries, (i + j) * query_stride + d);
+      for (int k = 0; k < 4; ++k) acc[j][k] = _mm256_fmadd_ps(key[k], q, acc[j][k]);
     }
+  }
+  for (int j = 0; j < kQueries; ++j) {
     // Four horizontal sums at once.
-    const __m256 s01 = _mm256_hadd_ps(acc[0], acc[1]);
-    const __m256 s23 = _mm256_hadd_ps(acc[2], acc[3]);
+    const __m256 s01 = _mm256_hadd_ps(acc[j][0], acc[j][1]);
+    const __m256 s23 = _mm256_hadd_ps(acc[j][2], acc[j][3]);
     const __m256 s = _mm256_hadd_ps(s01, s23);
     const __m128 sums = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    _mm_storeu_ps(scores + t, _mm_mul_ps(sums, _mm_set1_ps(scale)));
+    _mm_storeu_ps(scores + (i + j) * scores_stride + t, _mm_mul_ps(sums, _mm_set1_ps(scale)));
+  }
+}
+
+}  // namespace
+
+RBEE_AVX2 void attention_scores_avx2(bool f16, const void* keys, int64_t key_stride,
+                                     const void* queries, int64_t query_stride, int64_t n_queries,
+                                     int64_t head_dim, int64_t n_kv, float scale, float* scores,
+                                     int64_t scores_stride) {
+  int64_t t = 0;
+  for (; t + 4 <= n_kv; t += 4) {
+    int64_t i = 0;
+    for (; i + 2 <= n_queries; i += 2) {
+      score_four_keys<2>(f16, keys, key_stride, queries, query_stride, i, head_dim, t, scale,
+                         scores, scores_stride);
+    }
+    if (i < n_queries) {
+      score_four_keys<1>(f16, keys, key_stride, queries, query_stride, i, head_dim, t, scale,
+                         scores, scores_stride);
+    }
   }
   for (; t < n_kv; ++t) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t d = 0; d < head_dim; d += 8) {
-      acc = _mm256_fmadd_ps(load8(f16, keys, t * key_stride + d), load8(f16, q, d), acc);
+    for (int64_t i = 0; i < n_queries; ++i) {
+      __m256 acc = _mm256_setzero_ps();
+      for (int64_t d = 0; d < head_dim; d += 8) {
+        acc = _mm256_fmadd_ps(load8(f16, keys, t * key_stride + d),
+                              load8(f16, queries, i * query_stride + d), acc);
+      }
+      scores[i * scores_stride + t] = hsum(acc) * scale;
     }
-    scores[t] = hsum(acc) * scale;
   }
 }
 
