@@ -203,6 +203,9 @@ const KernelTable* KernelTable::avx512_vnni() {
     at(K::kQ4_0x8).matvec = &simd::kMatvecQ4_0x8Avx512Vnni;
     at(K::kQ8_0).matvec = &simd::kMatvecQ8_0Avx512Vnni;
     at(K::kF16).matvec = &simd::kMatvecF16Avx512Vnni;
+    at(K::kQ4_K).matvec = &simd::kMatvecQ4_KAvx512Vnni;
+    at(K::kQ5_K).matvec = &simd::kMatvecQ5_KAvx512Vnni;
+    at(K::kQ6_K).matvec = &simd::kMatvecQ6_KAvx512Vnni;
     return &fast;
   }();
   return table;

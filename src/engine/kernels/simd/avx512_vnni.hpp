@@ -1,8 +1,9 @@
 #pragma once
 
-// Kernels for x86-64 CPUs with AVX-512 VNNI (vpdpbusd) on top of AVX2/FMA/F16C: the batch
-// paths of the 8-bit-integer types, whose integer work VNNI does in about half the
-// instructions of AVX2's maddubs/madd pairs (the bound of a decode batch), and the F16
+// Kernels for x86-64 CPUs with AVX-512 VNNI (vpdpbusd, vpdpwssd) on top of AVX2/FMA/F16C:
+// the batch paths of the 8-bit-integer types (Q4_0, Q8_0) and of the K-quants most models
+// use (Q4_K, Q5_K, Q6_K), whose integer work VNNI does in fewer instructions than AVX2's
+// maddubs/madd pairs (the bound of a decode batch and of K-quant decoding), and the F16
 // batch path, whose bigger register tiles (AVX-512VL's 32 vector registers) need fewer
 // loads per FMA than AVX2's 16 allow (the bound of a prefill). Each function is compiled
 // with __attribute__((target(...))), so the build still runs on any x86-64 CPU;
@@ -33,6 +34,9 @@ extern const MatvecKernel kMatvecQ4_0Avx512Vnni;
 extern const MatvecKernel kMatvecQ4_0x8Avx512Vnni;  // repacked Q4_0 rows
 extern const MatvecKernel kMatvecQ8_0Avx512Vnni;
 extern const MatvecKernel kMatvecF16Avx512Vnni;
+extern const MatvecKernel kMatvecQ4_KAvx512Vnni;
+extern const MatvecKernel kMatvecQ5_KAvx512Vnni;
+extern const MatvecKernel kMatvecQ6_KAvx512Vnni;
 
 #endif  // __x86_64__
 

@@ -5,12 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <vector>
 
 #include "engine/kernels/kernel_table.hpp"
 #include "engine/kernels/kernel_test_util.hpp"
+#include "engine/kernels/q6_k.hpp"
+#include "engine/kernels/q8_k.hpp"
 
 namespace rbee::engine::kernels {
 namespace {
@@ -124,6 +127,49 @@ TEST(KernelAvx512VnniTest, BatchKernelsGiveTheAvx2BitsExactly) {
     }
   }
   EXPECT_GE(n_types, 4);
+}
+
+// The K-quant kernels hold each lane's sum of four products in 16 bits before scaling it
+// (avx512_vnni_kquants.cpp): with every value and scale at its largest and activations at
+// +127 or -127 (the ends of Q8_K), the results are still the AVX2 kernel's bits.
+TEST(KernelAvx512VnniTest, KQuantsAtTheEndsOfTheirRangesGiveTheAvx2Bits) {
+  SKIP_WITHOUT_VNNI();
+  const KernelTable& vnni = *KernelTable::avx512_vnni();
+  const KernelTable& avx2 = *KernelTable::avx2();
+  constexpr uint16_t kOne = 0x3c00;  // 1.0 in F16
+  constexpr int64_t kBlocks = 3;
+  constexpr int64_t n = kBlocks * kQK_K;
+  for (KernelType type : {KernelType::kQ4_K, KernelType::kQ5_K, KernelType::kQ6_K}) {
+    const KernelTraits& v = vnni.at(type);
+    ASSERT_NE(v.matvec, avx2.at(type).matvec) << v.name;
+    // Every value bit set: the largest value of the type, 6-bit scales and minimums 63.
+    std::vector<std::byte> row = exact_bytes(row_bytes(v, n));
+    std::memset(row.data(), 0xff, row.size());
+    for (int64_t b = 0; b < kBlocks; ++b) {
+      std::byte* block = row.data() + b * v.block_bytes;
+      if (type == KernelType::kQ6_K) {
+        auto* q6 = reinterpret_cast<BlockQ6_K*>(block);
+        for (int g = 0; g < kQK_K / 16; ++g)
+          q6->scales[g] = static_cast<int8_t>(g % 2 ? 127 : -128);
+        q6->d = kOne;
+      } else {
+        std::memcpy(block, &kOne, sizeof(kOne));      // d
+        std::memcpy(block + 2, &kOne, sizeof(kOne));  // dmin
+      }
+    }
+    for (int8_t value : {int8_t{127}, int8_t{-127}}) {
+      std::vector<BlockQ8_K> activation(kBlocks);
+      for (BlockQ8_K& a : activation) {
+        a.d = 1.0f;
+        std::fill(std::begin(a.qs), std::end(a.qs), value);
+        std::fill(std::begin(a.bsums), std::end(a.bsums), static_cast<int16_t>(16 * value));
+      }
+      float got = 0.0f;
+      v.matvec->dot_rows(row.data(), row.size(), activation.data(), &got, 1, n);
+      EXPECT_EQ(got, avx2.at(type).vec_dot(row.data(), activation.data(), n))
+          << v.name << " activation " << int{value};
+    }
+  }
 }
 
 TEST(KernelAvx512VnniTest, ActiveTableIsTheVnniOneUnlessCapped) {

@@ -1,0 +1,183 @@
+// The Q4_K, Q5_K and Q6_K matrix paths with VNNI (see avx512_vnni.hpp): avx2_kquants.cpp's
+// super-block sums with the integer work of a pair of groups in three instructions instead
+// of six (Q6_K: of a pair of 32-value chunks).
+//
+// AVX2 multiplies a group's 32 values by the activation with maddubs (int16 sums of pairs),
+// then by the group's scale with madd (int32 lane i: scale * the products of values 4i ..
+// 4i + 3), then adds: six instructions for groups 2c and 2c + 1. Here vpdpbusd gives each
+// group's lane sums p_i of values 4i .. 4i + 3 directly; they fit in 16 bits (|p_i| <= 4 *
+// 31 * 127), so one word blend puts group 2c's in the low and group 2c + 1's in the high
+// half of each 32-bit lane, and vpdpwssd adds scale_2c * p_i + scale_2c+1 * p'_i to the
+// lane sums, the scale pair being the 32-bit word c of the unpacked scales. Each lane ends
+// with AVX2's integer (exact, so the order of the additions does not matter), and the float
+// work that follows is AVX2's: every result is the AVX2 kernel's bits.
+
+#include "engine/kernels/simd/avx512_vnni.hpp"
+
+#if defined(__x86_64__)
+
+#include <type_traits>
+
+#include "engine/kernels/q4_k.hpp"
+#include "engine/kernels/q5_k.hpp"
+#include "engine/kernels/q6_k.hpp"
+#include "engine/kernels/q8_k.hpp"
+#include "engine/kernels/quant_common.hpp"
+#include "engine/kernels/simd/avx2.hpp"
+#include "engine/kernels/simd/avx2_kquants.hpp"
+#include "engine/kernels/simd/avx2_tiles.hpp"
+#include "engine/kernels/simd/avx512_vnni_common.hpp"
+
+namespace rbee::engine::kernels::simd {
+namespace {
+
+// The integer sums of super-block x against kActs activations (sums_k4 of avx2_kquants.cpp,
+// see above): each pair of groups is unpacked once for all of them.
+template <typename Block, int kActs>
+RBEE_AVX512_VNNI inline void sums_k4(const Block& x, const ScaleMinK4& w, const BlockQ8_K* const* a,
+                                     __m256i (&sums)[kActs]) {
+  for (__m256i& s : sums) s = _mm256_setzero_si256();
+  const __m256i zero = _mm256_setzero_si256();
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    __m256i lo, hi;
+    chunk_k4(x, c, lo, hi);
+    // (scale 2c, scale 2c + 1) in every 32-bit lane.
+    const __m256i scale_pair = _mm256_shuffle_epi32(w.scales, 0x55 * c);
+#pragma GCC unroll 16
+    for (int j = 0; j < kActs; ++j) {
+      const __m256i p_lo = _mm256_dpbusd_epi32(zero, lo, load256(a[j]->qs + 64 * c));
+      const __m256i p_hi = _mm256_dpbusd_epi32(zero, hi, load256(a[j]->qs + 64 * c + 32));
+      const __m256i pairs = _mm256_blend_epi16(p_lo, _mm256_slli_epi32(p_hi, 16), 0xAA);
+      sums[j] = _mm256_dpwssd_epi32(sums[j], pairs, scale_pair);
+    }
+  }
+}
+
+// out[j * out_stride] = the dot of row x with each of kActs Q8_K rows y[j] (AVX2's
+// dot_scale_min_k4 with the sums above).
+template <typename Block, int kActs>
+RBEE_AVX512_VNNI inline void dot_scale_min_k4(const Block* __restrict x,
+                                              const BlockQ8_K* const (&y)[kActs], int64_t nb,
+                                              float* out, size_t out_stride) {
+  __m256 acc[kActs];
+  __m256 acc_min[kActs];
+  for (int j = 0; j < kActs; ++j) acc[j] = acc_min[j] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const ScaleMinK4 w = scale_min_k4(x[b]);
+    const BlockQ8_K* a[kActs];
+    for (int j = 0; j < kActs; ++j) a[j] = y[j] + b;
+    __m256i sums[kActs];
+    sums_k4(x[b], w, a, sums);
+    for (int j = 0; j < kActs; ++j) finish_k4(sums[j], w, *a[j], acc[j], acc_min[j]);
+  }
+  for (int j = 0; j < kActs; ++j)
+    out[static_cast<size_t>(j) * out_stride] = hsum(_mm256_sub_ps(acc[j], acc_min[j]));
+}
+
+// out[j * out_stride] = the dot of Q6_K row x with each of kActs Q8_K rows y[j] (AVX2's
+// dot_q6_k). Chunk k's 32 values have two 16-value groups, scales 2k and 2k + 1 in its low
+// and high 128-bit halves; chunks k and k + 1 pair up as above, with the scale words of lane
+// i (scale 2k, scale 2k + 2) in the low half and (2k + 1, 2k + 3) in the high half. The
+// values are q + 32 in [0, 63], so |p_i| <= 4 * 63 * 128 fits 16 bits too.
+template <int kActs>
+RBEE_AVX512_VNNI inline void dot_q6_k(const BlockQ6_K* __restrict x,
+                                      const BlockQ8_K* const (&y)[kActs], int64_t nb, float* out,
+                                      size_t out_stride) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256 acc[kActs];
+  for (__m256& a : acc) a = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m128i scales = load128(x[b].scales);
+    __m256i sums[kActs];
+    for (__m256i& s : sums) s = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int k = 0; k < 8; k += 2) {
+      const __m256i values = chunk_q6_k(x[b], k);
+      const __m256i values_next = chunk_q6_k(x[b], k + 1);
+      const auto lo = static_cast<char>(2 * k);
+      const auto hi = static_cast<char>(2 * k + 1);
+      const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(
+          scales, _mm_setr_epi8(lo, static_cast<char>(lo + 2), lo, static_cast<char>(lo + 2), lo,
+                                static_cast<char>(lo + 2), lo, static_cast<char>(lo + 2), hi,
+                                static_cast<char>(hi + 2), hi, static_cast<char>(hi + 2), hi,
+                                static_cast<char>(hi + 2), hi, static_cast<char>(hi + 2))));
+#pragma GCC unroll 16
+      for (int j = 0; j < kActs; ++j) {
+        const __m256i p = _mm256_dpbusd_epi32(zero, values, load256(y[j][b].qs + 32 * k));
+        const __m256i p_next =
+            _mm256_dpbusd_epi32(zero, values_next, load256(y[j][b].qs + 32 * k + 32));
+        const __m256i pairs = _mm256_blend_epi16(p, _mm256_slli_epi32(p_next, 16), 0xAA);
+        sums[j] = _mm256_dpwssd_epi32(sums[j], pairs, scale_words);
+      }
+    }
+    const float d = f16(x[b].d);
+    for (int j = 0; j < kActs; ++j) {
+      const __m256i offset = _mm256_slli_epi32(scaled_bsums(y[j][b], scales), 5);
+      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sums[j], offset)),
+                               _mm256_set1_ps(d * y[j][b].d), acc[j]);
+    }
+  }
+  for (int j = 0; j < kActs; ++j) out[static_cast<size_t>(j) * out_stride] = hsum(acc[j]);
+}
+
+// The dot of a row of super-blocks with kActs activations, by the row's type.
+template <int kActs, typename Block>
+RBEE_AVX512_VNNI inline void dot_super_blocks(const Block* x, const BlockQ8_K* const (&y)[kActs],
+                                              int64_t nb, float* out, size_t out_stride) {
+  dot_scale_min_k4<Block, kActs>(x, y, nb, out, out_stride);
+}
+
+template <int kActs>
+RBEE_AVX512_VNNI inline void dot_super_blocks(const BlockQ6_K* x,
+                                              const BlockQ8_K* const (&y)[kActs], int64_t nb,
+                                              float* out, size_t out_stride) {
+  dot_q6_k<kActs>(x, y, nb, out, out_stride);
+}
+
+template <typename Block>
+RBEE_AVX512_VNNI void dot_rows_multi_k(const void* __restrict x, size_t row_stride,
+                                       const void* __restrict activations, size_t activation_stride,
+                                       int64_t n_act, float* __restrict out, size_t out_stride,
+                                       int64_t n_rows, int64_t n) {
+  const int64_t nb = detail::n_blocks(n, kQK_K);
+  // One row by eight activations, as AVX2's: a super-block's values are unpacked once for
+  // all eight.
+  for_each_tile<1, 8>(
+      x, row_stride, activations, activation_stride, n_act, out, out_stride, n_rows,
+      [nb]<int kRows, int kActs>(const TileArgs& t) RBEE_AVX512_VNNI {
+        const BlockQ8_K* y[kActs];
+        for (int j = 0; j < kActs; ++j) {
+          y[j] = reinterpret_cast<const BlockQ8_K*>(t.acts + static_cast<size_t>(j) * t.act_stride);
+        }
+        dot_super_blocks<kActs>(reinterpret_cast<const Block*>(t.rows), y, nb, t.out, t.out_stride);
+      });
+}
+
+template <typename Block>
+RBEE_AVX512_VNNI void dot_rows_k(const void* __restrict x, size_t row_stride,
+                                 const void* __restrict activation, float* __restrict out,
+                                 int64_t n_rows, int64_t n) {
+  dot_rows_multi_k<Block>(x, row_stride, activation, 0, 1, out, 0, n_rows, n);
+}
+
+// The AVX2 kernel's activation: the plain Q8_K row.
+size_t activation_bytes_q8_k(int64_t n) {
+  return static_cast<size_t>(detail::n_blocks(n, kQK_K)) * sizeof(BlockQ8_K);
+}
+
+template <typename Block>
+constexpr MatvecKernel kquant_matvec() {
+  return {activation_bytes_q8_k, quantize_row_q8_k_avx2, dot_rows_k<Block>,
+          dot_rows_multi_k<Block>};
+}
+
+}  // namespace
+
+const MatvecKernel kMatvecQ4_KAvx512Vnni = kquant_matvec<BlockQ4_K>();
+const MatvecKernel kMatvecQ5_KAvx512Vnni = kquant_matvec<BlockQ5_K>();
+const MatvecKernel kMatvecQ6_KAvx512Vnni = kquant_matvec<BlockQ6_K>();
+
+}  // namespace rbee::engine::kernels::simd
+
+#endif  // __x86_64__
