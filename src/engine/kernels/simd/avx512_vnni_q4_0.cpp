@@ -35,8 +35,10 @@ constexpr int64_t kOctetBytes = kOctetBlocks * static_cast<int64_t>(sizeof(Block
 // How far ahead of the octet in use a row is prefetched (past its end: into the next row,
 // which a tile reads next). A batch's work per weight byte is several times a single
 // product's, and the hardware prefetchers alone then leave it waiting on memory between
-// bursts of arithmetic; 2 KiB ahead measured best on Zen 4 (1 to 4 KiB tried). A single
-// product keeps pace with memory without it, and measured slower with it.
+// bursts of arithmetic; 2 KiB ahead measured best on Zen 4 (1 to 4 KiB tried). The lines go
+// to L2 (prefetcht1): into L1 as well, four sequences' decode ran 1.22x slower on Zen 4 and a
+// prompt 1.05x. A single product keeps pace with memory without it, and measured slower with
+// it.
 constexpr int64_t kPrefetchBytes = 2048;
 // The block of each 32-bit lane of an octet's 256-bit half (as in avx2_q4_0.cpp: the
 // results are its bits only with the same lanes).
@@ -166,7 +168,7 @@ RBEE_AVX512_VNNI inline void add_octet_tile(const Block* const (&x)[kRows],
   for (int r = 0; r < kRows; ++r) {
     const char* ahead = reinterpret_cast<const char*>(x[r]) + o * kOctetBytes + kPrefetchBytes;
     if constexpr (kActs > 1)
-      for (int line = 0; line < 3; ++line) _mm_prefetch(ahead + 64 * line, _MM_HINT_T0);
+      for (int line = 0; line < 3; ++line) _mm_prefetch(ahead + 64 * line, _MM_HINT_T1);
     w[r] = row_octet<kFull>(x[r], nb, o);
   }
   __m256i sums[kRows][kActs];
