@@ -31,27 +31,35 @@
 namespace rbee::engine::kernels::simd {
 namespace {
 
-// The integer sums of super-block x against kActs activations (sums_k4 of avx2_kquants.cpp,
-// see above): each pair of groups is unpacked once for all of them.
+// Adds groups 2c and 2c + 1 of super-block x to the sums of kActs activations (see above);
+// the pair is unpacked once for all of them. c is a template argument: it selects the scale
+// pair by an immediate.
+template <int c, typename Block, int kActs>
+RBEE_AVX512_VNNI inline void add_group_pair(const Block& x, const ScaleMinK4& w,
+                                            const BlockQ8_K* const* a, __m256i (&sums)[kActs]) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i lo, hi;
+  chunk_k4(x, c, lo, hi);
+  // (scale 2c, scale 2c + 1) in every 32-bit lane.
+  const __m256i scale_pair = _mm256_shuffle_epi32(w.scales, 0x55 * c);
+#pragma GCC unroll 16
+  for (int j = 0; j < kActs; ++j) {
+    const __m256i p_lo = _mm256_dpbusd_epi32(zero, lo, load256(a[j]->qs + 64 * c));
+    const __m256i p_hi = _mm256_dpbusd_epi32(zero, hi, load256(a[j]->qs + 64 * c + 32));
+    const __m256i pairs = _mm256_blend_epi16(p_lo, _mm256_slli_epi32(p_hi, 16), 0xAA);
+    sums[j] = _mm256_dpwssd_epi32(sums[j], pairs, scale_pair);
+  }
+}
+
+// The integer sums of super-block x against kActs activations (sums_k4 of avx2_kquants.cpp).
 template <typename Block, int kActs>
 RBEE_AVX512_VNNI inline void sums_k4(const Block& x, const ScaleMinK4& w, const BlockQ8_K* const* a,
                                      __m256i (&sums)[kActs]) {
   for (__m256i& s : sums) s = _mm256_setzero_si256();
-  const __m256i zero = _mm256_setzero_si256();
-#pragma GCC unroll 4
-  for (int c = 0; c < 4; ++c) {
-    __m256i lo, hi;
-    chunk_k4(x, c, lo, hi);
-    // (scale 2c, scale 2c + 1) in every 32-bit lane.
-    const __m256i scale_pair = _mm256_shuffle_epi32(w.scales, 0x55 * c);
-#pragma GCC unroll 16
-    for (int j = 0; j < kActs; ++j) {
-      const __m256i p_lo = _mm256_dpbusd_epi32(zero, lo, load256(a[j]->qs + 64 * c));
-      const __m256i p_hi = _mm256_dpbusd_epi32(zero, hi, load256(a[j]->qs + 64 * c + 32));
-      const __m256i pairs = _mm256_blend_epi16(p_lo, _mm256_slli_epi32(p_hi, 16), 0xAA);
-      sums[j] = _mm256_dpwssd_epi32(sums[j], pairs, scale_pair);
-    }
-  }
+  add_group_pair<0>(x, w, a, sums);
+  add_group_pair<1>(x, w, a, sums);
+  add_group_pair<2>(x, w, a, sums);
+  add_group_pair<3>(x, w, a, sums);
 }
 
 // out[j * out_stride] = the dot of row x with each of kActs Q8_K rows y[j] (AVX2's
