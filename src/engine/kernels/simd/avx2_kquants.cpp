@@ -227,10 +227,6 @@ namespace {
 // The batch kernels of a K-quant weight type: Kernel::run<kActs>(row, activations, nb, out,
 // out_stride) dots one row with kActs Q8_K rows; dot_rows and the single-row dot are its
 // one-activation case, so every path gives the same bits.
-size_t activation_bytes_q8_k(int64_t n) {
-  return static_cast<size_t>(detail::n_blocks(n, kQK_K)) * sizeof(BlockQ8_K);
-}
-
 template <typename Kernel>
 RBEE_AVX2 void dot_rows_k(const void* __restrict x, size_t row_stride,
                           const void* __restrict activation, float* __restrict out, int64_t n_rows,

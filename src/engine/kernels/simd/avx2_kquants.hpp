@@ -14,9 +14,15 @@
 #include "engine/kernels/q5_k.hpp"
 #include "engine/kernels/q6_k.hpp"
 #include "engine/kernels/q8_k.hpp"
+#include "engine/kernels/quant_common.hpp"
 #include "engine/kernels/simd/avx2_common.hpp"
 
 namespace rbee::engine::kernels::simd {
+
+// Bytes of the K-quant kernels' prepared activation: the plain Q8_K row.
+static inline size_t activation_bytes_q8_k(int64_t n) {
+  return static_cast<size_t>(detail::n_blocks(n, kQK_K)) * sizeof(BlockQ8_K);
+}
 
 RBEE_AVX2 static inline __m256i low_bits(__m256i v, int mask) {
   return _mm256_and_si256(v, _mm256_set1_epi8(static_cast<char>(mask)));

@@ -16,8 +16,6 @@
 
 #if defined(__x86_64__)
 
-#include <type_traits>
-
 #include "engine/kernels/q4_k.hpp"
 #include "engine/kernels/q5_k.hpp"
 #include "engine/kernels/q6_k.hpp"
@@ -103,13 +101,10 @@ RBEE_AVX512_VNNI inline void dot_q6_k(const BlockQ6_K* __restrict x,
     for (int k = 0; k < 8; k += 2) {
       const __m256i values = chunk_q6_k(x[b], k);
       const __m256i values_next = chunk_q6_k(x[b], k + 1);
-      const auto lo = static_cast<char>(2 * k);
-      const auto hi = static_cast<char>(2 * k + 1);
-      const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(
-          scales, _mm_setr_epi8(lo, static_cast<char>(lo + 2), lo, static_cast<char>(lo + 2), lo,
-                                static_cast<char>(lo + 2), lo, static_cast<char>(lo + 2), hi,
-                                static_cast<char>(hi + 2), hi, static_cast<char>(hi + 2), hi,
-                                static_cast<char>(hi + 2), hi, static_cast<char>(hi + 2))));
+      // Bytes (g, g + 2) four times: the scale words of a half whose first group is g.
+      const auto words = [](int g) { return int64_t{g | (g + 2) << 8} * 0x0001000100010001; };
+      const __m256i scale_words = _mm256_cvtepi8_epi16(
+          _mm_shuffle_epi8(scales, _mm_set_epi64x(words(2 * k + 1), words(2 * k))));
 #pragma GCC unroll 16
       for (int j = 0; j < kActs; ++j) {
         const __m256i p = _mm256_dpbusd_epi32(zero, values, load256(y[j][b].qs + 32 * k));
@@ -170,10 +165,6 @@ RBEE_AVX512_VNNI void dot_rows_k(const void* __restrict x, size_t row_stride,
 }
 
 // The AVX2 kernel's activation: the plain Q8_K row.
-size_t activation_bytes_q8_k(int64_t n) {
-  return static_cast<size_t>(detail::n_blocks(n, kQK_K)) * sizeof(BlockQ8_K);
-}
-
 template <typename Block>
 constexpr MatvecKernel kquant_matvec() {
   return {activation_bytes_q8_k, quantize_row_q8_k_avx2, dot_rows_k<Block>,
