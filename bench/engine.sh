@@ -2,12 +2,16 @@
 # The engine against the memory-bandwidth ceiling, on the TinyLlama-1.1B shape (issue 6):
 #   bench/engine.sh [THREADS...]          (default: 1 2)
 # Environment: BUILD (default build), TYPES (default "F16 Q8_0 Q4_0 Q4_K_M"), PROMPT (128),
-# GEN (64), PARALLEL (1).
+# GEN (64), PARALLEL (1), REPEAT (1).
 #
 # 1. `rbee-llm bandwidth` right before and after each run: the read bandwidth B (GB/s).
 #    Decoding reads every weight once a token, so tg can reach at most B / (bytes of weights
 #    read) tokens a second: `decode_read_bytes`, every tensor but the token embedding table,
 #    of which a step reads one row (issue 6's shares of the ceiling count the same bytes).
+#    With REPEAT=N each engine run is done N times, each between its own two bandwidth
+#    readings, and the table shows the run whose tg share of the ceiling is the median, with
+#    every run's share beside it: on a shared host one reading can land in a burst of
+#    bandwidth that the engine's run did not see, or the reverse.
 # 2. Per type: `rbee-llm synth` writes random weights in the 1.1B shape (2048 embd, 22 layers,
 #    32 heads / 4 KV heads, 5632 ffn) with stories260K's tokenizer padded to TinyLlama's 32000
 #    tokens (--n-vocab), so the embedding and output matrices have TinyLlama's size too. Every
@@ -29,6 +33,7 @@ types=${TYPES:-F16 Q8_0 Q4_0 Q4_K_M}
 prompt=${PROMPT:-128}
 gen=${GEN:-64}
 parallel=${PARALLEL:-1}
+repeat=${REPEAT:-1}
 threads_list=("$@")
 [ ${#threads_list[@]} -gt 0 ] || threads_list=(1 2)
 llm=$build/bin/rbee-llm
@@ -76,22 +81,29 @@ for type in $types; do
   "$llm" synth --arch llama --n-embd 2048 --n-layer 22 --n-head 32 --n-head-kv 4 --n-ff 5632 \
     --vocab-from "$vocab" --n-vocab 32000 --type "$type" --seed 1 -o "$model" >/dev/null
   for threads in "${threads_list[@]}"; do
-    before=$(bandwidth_now "$threads")
-    line=$("$llm" bench --model "$model" --threads "$threads" --prompt-tokens "$prompt" \
-      --gen-tokens "$gen" --parallel "$parallel" --json)
-    after=$(bandwidth_now "$threads")
-    bw=$(awk -v a="$before" -v b="$after" 'BEGIN { print (a > b ? a : b) }')
-    read -r pp tg bytes < <(jq -r \
-      '"\(.pp_tokens_per_s) \(.tg_tokens_per_s) \(.decode_read_bytes)"' <<<"$line")
+    runs=()
+    for ((run = 0; run < repeat; run++)); do
+      before=$(bandwidth_now "$threads")
+      line=$("$llm" bench --model "$model" --threads "$threads" --prompt-tokens "$prompt" \
+        --gen-tokens "$gen" --parallel "$parallel" --json)
+      after=$(bandwidth_now "$threads")
+      runs+=("$(jq -r --argjson a "$before" --argjson b "$after" \
+        '([$a, $b] | max) as $bw
+         | "\(.tg_tokens_per_s * .decode_read_bytes / ($bw * 1e9)) \($bw) \(.pp_tokens_per_s) \(.tg_tokens_per_s) \(.decode_read_bytes)"' \
+        <<<"$line")")
+    done
+    # The run with the median share (the upper one of an even count), and every share.
+    read -r _ bw pp tg bytes < <(printf '%s\n' "${runs[@]}" | sort -g | sed -n "$((repeat / 2 + 1))p")
+    shares=$(printf '%s\n' "${runs[@]}" | awk '{ printf "%s%.0f", (NR > 1 ? " / " : ""), 100 * $1 }')
     read -r ref_pp ref_tg ref_share < <(llama_cpp "$type" "$threads")
     rows+=("$(awk -v t="$type" -v n="$threads" -v pp="$pp" -v tg="$tg" -v bytes="$bytes" \
-      -v bw="$bw" -v rpp="$ref_pp" -v rtg="$ref_tg" -v rs="$ref_share" \
+      -v bw="$bw" -v rpp="$ref_pp" -v rtg="$ref_tg" -v rs="$ref_share" -v shares="$shares" \
       'BEGIN { ceiling = bw * 1e9 / bytes;
                # Issue 6: llama.cpp ran where 2 threads read 31 GB/s; its pp scaled by our
                # bandwidth ratio is the bar at 2 threads.
                scaled = (n == 2 && rpp != "-") ? sprintf("%.2fx", pp / (rpp * bw / 31)) : "-";
-               printf "| %s | %s | %.2f | %.2f | %.1f | %.1f | %.0f %% | %s / %s | %s | %s |",
-                      t, n, pp, tg, bw, ceiling, 100 * tg / ceiling, rpp, rtg, rs, scaled }')")
+               printf "| %s | %s | %.2f | %.2f | %.1f | %.1f | %.0f %% | %s %% | %s / %s | %s | %s |",
+                      t, n, pp, tg, bw, ceiling, 100 * tg / ceiling, shares, rpp, rtg, rs, scaled }')")
     echo "${rows[-1]}"
     tg_of[$type:$threads]=$tg
   done
@@ -126,9 +138,10 @@ done
 
 echo
 echo "prompt $prompt tokens, $gen generated, parallel $parallel; 1.1B-shape models; ceiling ="
-echo "max(GB/s before, after) / (weights a decode step reads: all but the token embedding)"
-echo "| type | threads | pp tok/s | tg tok/s | GB/s | ceiling tok/s | tg / ceiling | llama.cpp pp / tg | llama.cpp share | pp / llama.cpp x (B / 31 GB/s) |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "max(GB/s before, after) / (weights a decode step reads: all but the token embedding);"
+echo "$repeat run(s) each, the one with the median tg share shown"
+echo "| type | threads | pp tok/s | tg tok/s | GB/s | ceiling tok/s | tg / ceiling | every run's share | llama.cpp pp / tg | llama.cpp share | pp / llama.cpp x (B / 31 GB/s) |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
 echo
 printf '%s\n' "${notes[@]}"
