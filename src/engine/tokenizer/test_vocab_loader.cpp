@@ -134,7 +134,10 @@ Result<LoadedVocabulary> load_vocabulary_from_gguf(const std::string& path) {
     const auto* text = std::get_if<std::string>(&value);
     const auto* strings = std::get_if<std::vector<std::string>>(&value);
     const auto* numbers = std::get_if<std::vector<double>>(&value);
-    const auto as_id = [&] { return static_cast<TokenId>(*number); };
+    // As the model's loader reads an id: the integer, then its low 32 bits (a file's
+    // 0xFFFFFFFF is "none", -1). A double beyond int's range cast straight to int is
+    // undefined behaviour.
+    const auto as_id = [&] { return static_cast<TokenId>(static_cast<int64_t>(*number)); };
     if (key == "general.name" && text) loaded.general_name = *text;
     if (key == "tokenizer.ggml.model" && text) vocab.model = *text;
     if (key == "tokenizer.ggml.pre" && text) vocab.pre = *text;
