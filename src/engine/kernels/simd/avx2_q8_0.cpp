@@ -42,15 +42,6 @@ RBEE_AVX2 inline __m256 add_block(const RowBlock& w, const int8_t* a_values, __m
   return _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(w.d, a_d), acc);
 }
 
-// The dot of row x with the Q8_0 row y, whose block b's scale GetScale(b) gives (8 lanes).
-template <typename GetScale>
-RBEE_AVX2 inline float row_dot(const BlockQ8_0* __restrict x, const BlockQ8_0* __restrict y,
-                               int64_t nb, GetScale get_scale) {
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) acc = add_block(row_block(x[b]), y[b].qs, get_scale(b), acc);
-  return hsum(acc);
-}
-
 size_t scales_offset(int64_t nb) {
   return extension_offset(static_cast<size_t>(nb) * sizeof(BlockQ8_0));
 }
@@ -146,9 +137,13 @@ const MatvecKernel kMatvecQ8_0Avx2 = {activation_bytes_q8_0, prepare_q8_0, dot_r
 RBEE_AVX2 float vec_dot_q8_0_q8_0_avx2(const void* __restrict vx, const void* __restrict vy,
                                        int64_t n) {
   const int64_t nb = detail::n_blocks(n, kQK8_0);
+  const auto* x = static_cast<const BlockQ8_0*>(vx);
   const auto* y = static_cast<const BlockQ8_0*>(vy);
-  return row_dot(static_cast<const BlockQ8_0*>(vx), y, nb,
-                 [&](int64_t b) RBEE_AVX2 { return _mm256_set1_ps(f16(y[b].d)); });
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    acc = add_block(row_block(x[b]), y[b].qs, _mm256_set1_ps(f16(y[b].d)), acc);
+  }
+  return hsum(acc);
 }
 
 }  // namespace rbee::engine::kernels::simd
