@@ -35,36 +35,43 @@ using rbee::engine::kernels::KernelType;
 const KernelTraits* traits_named(const std::string& name) {
   for (uint32_t id = 0; id < rbee::engine::kernels::kKernelTypeIdLimit; ++id) {
     const KernelTraits* traits = rbee::engine::kernels::find_type_traits(id);
-    if (traits != nullptr && name == traits->name && traits->vec_dot != nullptr) return traits;
+    if (traits != nullptr && name == traits->name &&
+        (traits->vec_dot != nullptr || traits->matvec != nullptr)) {
+      return traits;
+    }
   }
   return nullptr;
 }
 
-// A matrix of `n_rows` random rows of `type`, quantized from floats (for a repacked type:
-// quantized as the type it is repacked from, then repacked).
+// A matrix of `n_rows` random rows of `type` (a multiple of its row_group), quantized from
+// floats (for a repacked type: quantized as the type it is repacked from, then repacked a
+// group of rows at a time).
 std::vector<std::byte> random_matrix(const KernelTraits& type, int64_t n_rows, int64_t n_cols) {
   const size_t stride = rbee::engine::kernels::row_bytes(type, n_cols);
   std::vector<std::byte> matrix(stride * static_cast<size_t>(n_rows));
   const KernelTraits* source = &type;
   for (uint32_t id = 0; id < rbee::engine::kernels::kKernelTypeIdLimit; ++id) {
     const KernelTraits* traits = rbee::engine::kernels::find_type_traits(id);
-    if (traits != nullptr && traits->repack_row != nullptr && traits->repacked_type == type.type) {
+    if (traits != nullptr && traits->repack_rows != nullptr && traits->repacked_type == type.type) {
       source = traits;
     }
   }
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 0.02f);
   std::vector<float> row(static_cast<size_t>(n_cols));
-  std::vector<std::byte> quantized(stride);
+  const auto group = static_cast<size_t>(type.row_group);
+  std::vector<std::byte> quantized(stride * group);
   for (int64_t r = 0; r < n_rows; ++r) {
     for (float& v : row) v = normal(rng);
     std::byte* out = matrix.data() + static_cast<size_t>(r) * stride;
     if (source == &type) {
       type.quantize_row(row.data(), out, n_cols);
-    } else {
-      source->quantize_row(row.data(), quantized.data(), n_cols);
-      source->repack_row(quantized.data(), out, n_cols);
+      continue;
     }
+    const size_t in_group = static_cast<size_t>(r) % group;
+    source->quantize_row(row.data(), quantized.data() + in_group * stride, n_cols);
+    if (in_group + 1 == group)
+      source->repack_rows(quantized.data(), out - in_group * stride, n_cols);
   }
   return matrix;
 }
@@ -113,7 +120,7 @@ int main(int argc, char** argv) {
   std::string types = "f16,q8_0,q4_0x8,q4_K,q6_K";
   std::string acts = "1,4,8";
   int64_t n_cols = 2048;
-  app.add_option("--types", types, "kernel types, comma-separated (ggml's names, q4_0x8)");
+  app.add_option("--types", types, "kernel types, comma-separated (ggml's names, q4_0x8, q4_Kx8)");
   app.add_option("--acts", acts, "activation counts, comma-separated");
   app.add_option("--cols", n_cols, "row length")->check(CLI::Range(256, 1 << 16));
   CLI11_PARSE(app, argc, argv);
@@ -146,8 +153,13 @@ int main(int argc, char** argv) {
       "GB/s, ns/row |\n| --- | --- | --- | --- |\n");
   for (const KernelTraits* type : chosen) {
     const size_t stride = rbee::engine::kernels::row_bytes(*type, n_cols);
-    const int64_t cached_rows = std::max<int64_t>(1, int64_t(512 << 10) / int64_t(stride));
-    const int64_t streamed_rows = std::max<int64_t>(1, int64_t(512 << 20) / int64_t(stride));
+    // Whole groups of rows for an interleaved layout.
+    const auto rows_in = [&](int64_t bytes) {
+      const int64_t group = type->row_group;
+      return std::max<int64_t>(1, bytes / int64_t(stride) / group) * group;
+    };
+    const int64_t cached_rows = rows_in(int64_t(512) << 10);
+    const int64_t streamed_rows = rows_in(int64_t(512) << 20);
     const auto cached = random_matrix(*type, cached_rows, n_cols);
     const auto streamed = random_matrix(*type, streamed_rows, n_cols);
     for (const int64_t n_act : counts) {

@@ -43,7 +43,7 @@ TEST(ModelLoaderTest, RepacksUnlessToldNot) {
   ASSERT_TRUE(repacked && mapped);
   EXPECT_EQ(mapped->model->repacked_bytes(), 0u);
   const bool has_layout =
-      engine::kernels::type_traits(engine::kernels::KernelType::kQ4_0).repack_row != nullptr;
+      engine::kernels::type_traits(engine::kernels::KernelType::kQ4_0).repack_rows != nullptr;
   EXPECT_EQ(repacked->model->repacked_bytes() > 0, has_layout);
 }
 

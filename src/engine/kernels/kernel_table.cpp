@@ -162,10 +162,21 @@ const KernelTable* KernelTable::avx2() {
     // Models repack Q4_0 matrices for these kernels (see BlockQ4_0x8).
     at(K::kQ4_0x8).vec_dot = simd::vec_dot_q4_0x8_q8_0_avx2;
     at(K::kQ4_0x8).matvec = &simd::kMatvecQ4_0x8Avx2;
-    at(K::kQ4_0).repack_row = &repack_adapter<BlockQ4_0, BlockQ4_0x8, repack_row_q4_0x8>;
+    at(K::kQ4_0).repack_rows = &repack_adapter<BlockQ4_0, BlockQ4_0x8, repack_row_q4_0x8>;
     at(K::kQ4_0).repacked_type = K::kQ4_0x8;
     at(K::kQ8_0).matvec = &simd::kMatvecQ8_0Avx2;
     at(K::kQ4_K).matvec = &simd::kMatvecQ4_KAvx2;
+    // Models repack Q4_K matrices into groups of eight rows for these kernels (BlockQ4_Kx8).
+    KernelTraits& q4_kx8 = at(K::kQ4_Kx8);
+    q4_kx8.type = K::kQ4_Kx8;
+    q4_kx8.name = "q4_Kx8";
+    q4_kx8.block_size = kQK_K;
+    q4_kx8.block_bytes = sizeof(BlockQ4_K);  // per row: a group holds its rows' bytes
+    q4_kx8.vec_dot_type = K::kQ8_K;
+    q4_kx8.matvec = &simd::kMatvecQ4_Kx8Avx2;
+    q4_kx8.row_group = kQ4_Kx8Rows;
+    at(K::kQ4_K).repack_rows = &repack_adapter<BlockQ4_K, BlockQ4_Kx8, repack_rows_q4_kx8>;
+    at(K::kQ4_K).repacked_type = K::kQ4_Kx8;
     at(K::kQ5_K).matvec = &simd::kMatvecQ5_KAvx2;
     at(K::kQ6_K).matvec = &simd::kMatvecQ6_KAvx2;
     at(K::kF16).matvec = &simd::kMatvecF16Avx2;
@@ -204,6 +215,7 @@ const KernelTable* KernelTable::avx512_vnni() {
     at(K::kQ8_0).matvec = &simd::kMatvecQ8_0Avx512Vnni;
     at(K::kF16).matvec = &simd::kMatvecF16Avx512Vnni;
     at(K::kQ4_K).matvec = &simd::kMatvecQ4_KAvx512Vnni;
+    at(K::kQ4_Kx8).matvec = &simd::kMatvecQ4_Kx8Avx512Vnni;
     at(K::kQ5_K).matvec = &simd::kMatvecQ5_KAvx512Vnni;
     at(K::kQ6_K).matvec = &simd::kMatvecQ6_KAvx512Vnni;
     return &fast;

@@ -35,8 +35,9 @@ using QuantizeRowFn = void (*)(const float* __restrict src, void* __restrict dst
 // The dot product of a weight row `x` with an activation row `y` already in the weight
 // type's vec_dot_type.
 using VecDotFn = float (*)(const void* __restrict x, const void* __restrict y, int64_t n);
-// Rewrites a weight row of `n` elements into another layout of the same size.
-using RepackRowFn = void (*)(const void* __restrict src, void* __restrict dst, int64_t n);
+// Rewrites consecutive weight rows of `n` elements (as many as the repacked type's
+// row_group) into another layout of the same size.
+using RepackRowsFn = void (*)(const void* __restrict src, void* __restrict dst, int64_t n);
 // An optional faster matrix-vector path of a weight type: the activation prepared once per
 // product in the kernel's own layout, then many rows dotted with it. The layout starts with
 // the activation row in vec_dot_type, exactly as quantize_row writes it; each row's result
@@ -74,11 +75,18 @@ struct KernelTraits {
   const MatvecKernel* matvec = nullptr;
   KernelType vec_dot_type = KernelType::kF32;  // the activation format vec_dot expects
   // Optional (only fast tables have it): a layout of this type's rows that the table's
-  // kernels read with less work, made once when a model loads. repack_row writes a row as
-  // `repacked_type`, whose dots give this type's results bit for bit; a row can be repacked
-  // when its length is a multiple of repacked_type's block size.
-  RepackRowFn repack_row = nullptr;
+  // kernels read with less work, made once when a model loads. repack_rows writes a group of
+  // repacked_type's row_group rows as `repacked_type`, whose products give this type's
+  // results bit for bit; a matrix can be repacked when its row length is a multiple of
+  // repacked_type's block size and its row count a multiple of its row_group.
+  RepackRowsFn repack_rows = nullptr;
   KernelType repacked_type = KernelType::kF32;
+  // Rows of this type are stored in groups of row_group rows whose bytes interleave (a
+  // repacked layout): such a type has no vec_dot or row dequantizer, only a matvec path, and
+  // its products must cover whole groups (row ranges starting and ending on multiples of
+  // row_group). The group's bytes are its rows' (row_bytes each), so row r's group starts at
+  // (r - r % row_group) * row_bytes as in any matrix.
+  int64_t row_group = 1;
 };
 
 // The table of every type, indexed by type id.

@@ -28,10 +28,13 @@ enum class KernelType : uint32_t {
   // Q4_0 rows repacked at load so that the SIMD kernels read an octet of blocks without
   // shuffling it (q4_0.hpp's BlockQ4_0x8); the vec_dot type is Q8_0's.
   kQ4_0x8 = 40,
+  // Q4_K matrices repacked at load in groups of eight rows, their super-blocks interleaved
+  // (q4_k.hpp's BlockQ4_Kx8); the vec_dot type is Q8_K's.
+  kQ4_Kx8 = 41,
 };
 
 // One past the largest id above: the size of a table indexed by type id.
-inline constexpr uint32_t kKernelTypeIdLimit = 41;
+inline constexpr uint32_t kKernelTypeIdLimit = 42;
 
 // Super-block size of the K-quants (ggml's QK_K).
 inline constexpr int64_t kQK_K = 256;

@@ -6,6 +6,15 @@
 #include "engine/kernels/kernel_table.hpp"
 
 namespace rbee::engine::kernels {
+namespace {
+
+void check_row_range(const KernelTraits& traits, int64_t row_begin, int64_t row_end) {
+  RBEE_CHECK(0 <= row_begin && row_begin <= row_end, "bad row range");
+  RBEE_CHECK(row_begin % traits.row_group == 0 && row_end % traits.row_group == 0,
+             "an interleaved layout's products cover whole groups of rows");
+}
+
+}  // namespace
 
 size_t activation_bytes(KernelType weight_type, int64_t n_cols) {
   const KernelTraits& weights = type_traits(weight_type);
@@ -29,8 +38,9 @@ void matvec_rows(KernelType weight_type, const void* __restrict weights, int64_t
                  const void* __restrict activation, float* __restrict y, int64_t row_begin,
                  int64_t row_end) {
   const KernelTraits& traits = type_traits(weight_type);
-  RBEE_CHECK(traits.vec_dot != nullptr, "an activation-only type has no weight dot product");
-  RBEE_CHECK(0 <= row_begin && row_begin <= row_end, "bad row range");
+  RBEE_CHECK(traits.vec_dot != nullptr || traits.matvec != nullptr,
+             "an activation-only type has no weight dot product");
+  check_row_range(traits, row_begin, row_end);
   const size_t stride_bytes = row_bytes(traits, n_cols);
   const auto* base = static_cast<const std::byte*>(weights);
   if (traits.matvec != nullptr) {
@@ -51,7 +61,7 @@ size_t activation_stride(KernelType weight_type, int64_t n_cols) {
 void matmul_rows(KernelType weight_type, const void* __restrict weights, int64_t n_cols,
                  const void* __restrict activations, size_t activation_stride, int64_t n_act,
                  float* __restrict y, size_t y_stride, int64_t row_begin, int64_t row_end) {
-  RBEE_CHECK(0 <= row_begin && row_begin <= row_end, "bad row range");
+  check_row_range(type_traits(weight_type), row_begin, row_end);
   RBEE_CHECK(n_act >= 0, "bad activation count");
   // One activation (a decode step): the matrix-vector path streams the weights front to back,
   // which the tiles' panels would only slow down.

@@ -27,7 +27,9 @@ void quantize_activation(KernelType weight_type, const float* __restrict x, int6
 // y[r] = dot(row r of `weights`, activation) for r in [row_begin, row_end). `weights` is
 // a row-major [n_rows x n_cols] matrix of `weight_type` (each row row_bytes long, as in
 // GGUF); `activation` comes from quantize_activation; y has at least row_end elements.
-// `weight_type` must have a vec_dot (not Q8_1 or Q8_K) (else RBEE_CHECK aborts).
+// `weight_type` must be a weight type (not Q8_1 or Q8_K), and for an interleaved layout
+// (KernelTraits::row_group > 1) row_begin and row_end multiples of its row_group (else
+// RBEE_CHECK aborts).
 void matvec_rows(KernelType weight_type, const void* __restrict weights, int64_t n_cols,
                  const void* __restrict activation, float* __restrict y, int64_t row_begin,
                  int64_t row_end);
@@ -47,7 +49,7 @@ size_t activation_stride(KernelType weight_type, int64_t n_cols);
 // row r in [row_begin, row_end), y[j * y_stride + r] = dot(row r, activation j), bit for bit
 // the value matvec_rows gives for that activation alone. So a sequence's results do not
 // depend on what else is in its batch. Weights are read from memory once per block of rows
-// and reused from cache for every activation.
+// and reused from cache for every activation. Row ranges as for matvec_rows.
 void matmul_rows(KernelType weight_type, const void* __restrict weights, int64_t n_cols,
                  const void* __restrict activations, size_t activation_stride, int64_t n_act,
                  float* __restrict y, size_t y_stride, int64_t row_begin, int64_t row_end);

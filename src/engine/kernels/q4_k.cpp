@@ -1,6 +1,7 @@
 #include "engine/kernels/q4_k.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "engine/kernels/float16.hpp"
 #include "engine/kernels/quant_common.hpp"
@@ -68,6 +69,36 @@ float vec_dot_q4_k_q8_k(const BlockQ4_K* __restrict x, const BlockQ8_K* __restri
     sum += d * static_cast<float>(sumi) - dmin * static_cast<float>(sum_mins);
   }
   return sum;
+}
+
+void repack_rows_q4_kx8(const BlockQ4_K* __restrict x, BlockQ4_Kx8* __restrict y, int64_t n) {
+  const int64_t nb = detail::n_blocks(n, kQK_K);
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int r = 0; r < kQ4_Kx8Rows; ++r) {
+      const BlockQ4_K& block = x[r * nb + b];
+      y[b].d[r] = block.d;
+      y[b].dmin[r] = block.dmin;
+      for (int w = 0; w < 3; ++w) std::memcpy(&y[b].scales[w][r], block.scales + 4 * w, 4);
+      for (int c = 0; c < 4; ++c) {
+        for (int k = 0; k < 8; ++k) std::memcpy(y[b].qs[c][k][r], block.qs + 32 * c + 4 * k, 4);
+      }
+    }
+  }
+}
+
+void unpack_rows_q4_kx8(const BlockQ4_Kx8* __restrict x, BlockQ4_K* __restrict y, int64_t n) {
+  const int64_t nb = detail::n_blocks(n, kQK_K);
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int r = 0; r < kQ4_Kx8Rows; ++r) {
+      BlockQ4_K& block = y[r * nb + b];
+      block.d = x[b].d[r];
+      block.dmin = x[b].dmin[r];
+      for (int w = 0; w < 3; ++w) std::memcpy(block.scales + 4 * w, &x[b].scales[w][r], 4);
+      for (int c = 0; c < 4; ++c) {
+        for (int k = 0; k < 8; ++k) std::memcpy(block.qs + 32 * c + 4 * k, x[b].qs[c][k][r], 4);
+      }
+    }
+  }
 }
 
 }  // namespace rbee::engine::kernels

@@ -30,4 +30,30 @@ void quantize_row_q4_k(const float* __restrict x, BlockQ4_K* __restrict y, int64
 // m * group sums of a, from the Q8_K bsums).
 float vec_dot_q4_k_q8_k(const BlockQ4_K* __restrict x, const BlockQ8_K* __restrict y, int64_t n);
 
+// Q4_Kx8: super-block b of eight consecutive rows of a Q4_K matrix, interleaved so that a
+// SIMD kernel works on the eight rows at once, one 32-bit lane per row. A row's own kernel
+// spends most of its work on per-row overhead: unpacking scales, a horizontal sum, the float
+// terms, each for one row; across eight rows each instruction serves all of them, and each
+// activation byte is loaded once for the eight. A matrix of 8k rows becomes k groups, each
+// its eight rows' bytes (the same size), holding the groups' super-blocks in order.
+inline constexpr int64_t kQ4_Kx8Rows = 8;
+
+struct BlockQ4_Kx8 {
+  uint16_t d[kQ4_Kx8Rows];     // d of row r
+  uint16_t dmin[kQ4_Kx8Rows];  // dmin of row r
+  // scales[w][r]: 32-bit word w of row r's 12 packed scale bytes (little-endian).
+  uint32_t scales[3][kQ4_Kx8Rows];
+  // qs[c][k][r][i]: row r's qs[32 c + 4 k + i]: the low nibbles are elements 64 c + 4 k + i
+  // (group 2c), the high nibbles elements 64 c + 32 + 4 k + i (group 2c + 1).
+  uint8_t qs[4][8][kQ4_Kx8Rows][4];
+};
+static_assert(sizeof(BlockQ4_Kx8) == kQ4_Kx8Rows * sizeof(BlockQ4_K),
+              "a repacked group keeps its rows' size");
+
+// Rewrites the eight Q4_K rows of `n` elements each (a multiple of 256, else RBEE_CHECK
+// aborts) starting at x, one after another, as one Q4_Kx8 group.
+void repack_rows_q4_kx8(const BlockQ4_K* __restrict x, BlockQ4_Kx8* __restrict y, int64_t n);
+// The inverse: the eight Q4_K rows again.
+void unpack_rows_q4_kx8(const BlockQ4_Kx8* __restrict x, BlockQ4_K* __restrict y, int64_t n);
+
 }  // namespace rbee::engine::kernels

@@ -227,17 +227,29 @@ TEST(ForwardTest, SessionsOfDifferentModelsCannotShareABatch) {
   EXPECT_EQ((*a)->n_past(), 0);
 }
 
-// A model's Q4_0 matrices repacked at load (where the kernels have a repacked layout) give
-// the logits of the file's layout bit for bit, alone and batched, and only the matrices the
-// forward pass multiplies with are copied: the embedding table is read from the file.
-TEST(ForwardTest, RepackedWeightsGiveTheFileLayoutsLogitsExactly) {
-  const auto path = kModels / "rand-llama-q-Q4_0.gguf";
+// A model's Q4_0 and Q4_K matrices repacked at load (where the kernels have a repacked
+// layout: Q4_0x8 rows, Q4_Kx8 groups of eight rows) give the logits of the file's layout bit
+// for bit, alone and batched, and only the matrices the forward pass multiplies with are
+// copied: the embedding table is read from the file.
+struct RepackCase {
+  const char* name;
+  const char* file;
+  GgmlType type;
+  kernels::KernelType repacked;
+};
+
+class RepackedWeightsTest : public ::testing::TestWithParam<RepackCase> {};
+
+TEST_P(RepackedWeightsTest, GiveTheFileLayoutsLogitsExactly) {
+  const RepackCase& param = GetParam();
+  const auto path = kModels / param.file;
   auto repacked = Model::load(path);
   auto mapped = Model::load(path, {.repack = false});
   if (!repacked || !mapped) GTEST_SKIP() << "test models are not available";
-  if (kernels::type_traits(kernels::KernelType::kQ4_0).repack_row == nullptr) {
+  const auto type = static_cast<kernels::KernelType>(static_cast<uint32_t>(param.type));
+  if (kernels::type_traits(type).repack_rows == nullptr) {
     GTEST_SKIP() << "the active kernel table (" << kernels::KernelTable::active().name()
-                 << ") has no repacked Q4_0 layout";
+                 << ") has no repacked layout of " << param.file;
   }
   const Model& fast = **repacked;
   EXPECT_EQ((*mapped)->repacked_bytes(), 0u);
@@ -245,17 +257,16 @@ TEST(ForwardTest, RepackedWeightsGiveTheFileLayoutsLogitsExactly) {
   // embedding table is read (norms are copied out as floats at load).
   size_t matrices = 0;
   for (const GgufTensor& tensor : fast.gguf().tensors()) {
-    const bool is_matrix = tensor.type == GgmlType::kQ4_0 && tensor.name != "token_embd.weight";
+    const bool is_matrix = tensor.type == param.type && tensor.name != "token_embd.weight";
     EXPECT_EQ(fast.reads_from_file(tensor), tensor.name == "token_embd.weight") << tensor.name;
     const GgufTensor* same = (*mapped)->gguf().find_tensor(std::string(tensor.name));
     ASSERT_NE(same, nullptr);
-    EXPECT_EQ((*mapped)->reads_from_file(*same), tensor.type == GgmlType::kQ4_0) << tensor.name;
+    EXPECT_EQ((*mapped)->reads_from_file(*same), tensor.type == param.type) << tensor.name;
     if (is_matrix) matrices += tensor.n_bytes;
   }
   EXPECT_EQ(fast.repacked_bytes(), matrices);
   EXPECT_NE(fast.layer(0).wq->data, (*mapped)->layer(0).wq->data);
-  EXPECT_EQ(static_cast<uint32_t>(fast.layer(0).wq->type),
-            static_cast<uint32_t>(kernels::KernelType::kQ4_0x8));
+  EXPECT_EQ(static_cast<uint32_t>(fast.layer(0).wq->type), static_cast<uint32_t>(param.repacked));
 
   for (int threads : {1, 2}) {
     auto pool = std::make_shared<ThreadPool>(threads);
@@ -278,6 +289,14 @@ TEST(ForwardTest, RepackedWeightsGiveTheFileLayoutsLogitsExactly) {
     EXPECT_EQ((*batched)[0], *alone) << threads << " threads";
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    RepackedTypes, RepackedWeightsTest,
+    ::testing::Values(RepackCase{"q4_0x8", "rand-llama-q-Q4_0.gguf", GgmlType::kQ4_0,
+                                 kernels::KernelType::kQ4_0x8},
+                      RepackCase{"q4_Kx8", "rand-llama-q-Q4_K.gguf", GgmlType::kQ4_K,
+                                 kernels::KernelType::kQ4_Kx8}),
+    [](const ::testing::TestParamInfo<RepackCase>& test) { return std::string(test.param.name); });
 
 }  // namespace
 }  // namespace rbee::engine

@@ -100,6 +100,9 @@ void matmul(std::span<const GgufTensor* const> weights, const ActivationBatch& x
   RBEE_CHECK(weights.size() <= kMaxGroup, "too many weights in one product");
   for (size_t i = 0; i < weights.size(); ++i) {
     RBEE_CHECK(x.suits(*weights[i]), "activations prepared for another weight layout");
+    // An interleaved layout's groups of rows then never straddle two chunks.
+    RBEE_CHECK(kGrain % kernels::type_traits(kernel_type(*weights[i])).row_group == 0,
+               "the grain splits a group of interleaved rows");
     starts[i + 1] = starts[i] + (n_out(*weights[i]) + kGrain - 1) / kGrain * kGrain;
   }
   const int64_t total = starts[weights.size()];

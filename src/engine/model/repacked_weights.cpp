@@ -22,10 +22,14 @@ kernels::KernelType kernel_type(const GgufTensor& w) {
 // The repacked type of matrix `w`, or nullptr when it stays in the file's layout.
 const kernels::KernelTraits* repacked_traits(const GgufTensor& w) {
   const kernels::KernelTraits* traits = kernels::find_type_traits(static_cast<uint32_t>(w.type));
-  if (traits == nullptr || traits->repack_row == nullptr) return nullptr;
+  if (traits == nullptr || traits->repack_rows == nullptr) return nullptr;
   const kernels::KernelTraits& repacked = kernels::type_traits(traits->repacked_type);
   const auto n_cols = static_cast<int64_t>(w.dims[0]);
-  if (n_cols % repacked.block_size != 0 || w.dims[2] != 1 || w.dims[3] != 1) return nullptr;
+  const auto n_rows = static_cast<int64_t>(w.dims[1]);
+  if (n_cols % repacked.block_size != 0 || n_rows % repacked.row_group != 0 || w.dims[2] != 1 ||
+      w.dims[3] != 1) {
+    return nullptr;
+  }
   return &repacked;
 }
 
@@ -62,42 +66,46 @@ void RepackedWeights::repack(std::span<const GgufTensor** const> slots, ThreadPo
   copies_ = std::move(copies);
   auto* base = reinterpret_cast<uint8_t*>(copies_.data());
 
-  // Rows of every tensor, numbered one after another, split across the pool.
+  // The groups of rows that repack_rows rewrites at once (single rows for most layouts) of
+  // every tensor, numbered one after another, split across the pool.
   struct Part {
     const GgufTensor* source;
     uint8_t* copy;
     const kernels::KernelTraits* from;
-    size_t row_bytes;
-    int64_t first_row;
+    size_t group_bytes;
+    int64_t first_group;
+    int64_t n_groups;
   };
   std::vector<Part> parts;
-  int64_t n_rows = 0;
+  int64_t n_groups = 0;
   for (const GgufTensor* source : sources) {
     const kernels::KernelTraits& from = kernels::type_traits(kernel_type(*source));
+    const int64_t group = kernels::type_traits(from.repacked_type).row_group;
     const auto n_cols = static_cast<int64_t>(source->dims[0]);
-    parts.push_back(
-        {source, base + offsets[source], &from, kernels::row_bytes(from, n_cols), n_rows});
-    n_rows += static_cast<int64_t>(source->dims[1]);
+    const int64_t groups = static_cast<int64_t>(source->dims[1]) / group;
+    parts.push_back({source, base + offsets[source], &from,
+                     kernels::row_bytes(from, n_cols) * static_cast<size_t>(group), n_groups,
+                     groups});
+    n_groups += groups;
   }
-  pool.parallel_for(n_rows, [&](int64_t begin, int64_t end) {
+  pool.parallel_for(n_groups, [&](int64_t begin, int64_t end) {
     for (const Part& part : parts) {
-      const int64_t part_end = part.first_row + static_cast<int64_t>(part.source->dims[1]);
-      const int64_t from_row = std::max(begin, part.first_row);
-      const int64_t to_row = std::min(end, part_end);
+      const int64_t from_group = std::max(begin, part.first_group);
+      const int64_t to_group = std::min(end, part.first_group + part.n_groups);
       const auto n_cols = static_cast<int64_t>(part.source->dims[0]);
       // Done with rows of the file, a few MiB at a time: dropping them as we go keeps the
       // peak resident memory near the size of the weights rather than twice it.
-      const int64_t rows_per_release =
-          std::max<int64_t>(1, static_cast<int64_t>(kReleaseBytes / part.row_bytes));
-      for (int64_t r = from_row; r < to_row;) {
-        const int64_t stop = std::min(to_row, r + rows_per_release);
-        const size_t first = static_cast<size_t>(r - part.first_row) * part.row_bytes;
-        for (; r < stop; ++r) {
-          const size_t at = static_cast<size_t>(r - part.first_row) * part.row_bytes;
-          part.from->repack_row(part.source->data + at, part.copy + at, n_cols);
+      const int64_t groups_per_release =
+          std::max<int64_t>(1, static_cast<int64_t>(kReleaseBytes / part.group_bytes));
+      for (int64_t g = from_group; g < to_group;) {
+        const int64_t stop = std::min(to_group, g + groups_per_release);
+        const size_t first = static_cast<size_t>(g - part.first_group) * part.group_bytes;
+        for (; g < stop; ++g) {
+          const size_t at = static_cast<size_t>(g - part.first_group) * part.group_bytes;
+          part.from->repack_rows(part.source->data + at, part.copy + at, n_cols);
         }
         release_pages(part.source->data + first,
-                      static_cast<size_t>(r - part.first_row) * part.row_bytes - first);
+                      static_cast<size_t>(g - part.first_group) * part.group_bytes - first);
       }
     }
   });

@@ -1,7 +1,8 @@
 #pragma once
 
 // Weight matrices copied once at load time into a layout the kernels read with less work
-// (KernelTraits::repack_row; Q4_0 becomes Q4_0x8 on CPUs with AVX2). Decoding Q4_0 spends as
+// (KernelTraits::repack_rows; on CPUs with AVX2, Q4_0 rows become Q4_0x8 and Q4_K matrices
+// groups of eight interleaved rows, Q4_Kx8). Decoding Q4_0 spends as
 // much on regrouping each row's blocks into registers as on the products; the copy does that
 // regrouping once. Results do not change: the repacked kernels give the original type's bits.
 //

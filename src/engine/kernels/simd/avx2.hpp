@@ -45,6 +45,7 @@ extern const MatvecKernel kMatvecQ4_0Avx2;
 extern const MatvecKernel kMatvecQ4_0x8Avx2;  // repacked Q4_0 rows, Q4_0's activations
 extern const MatvecKernel kMatvecQ8_0Avx2;
 extern const MatvecKernel kMatvecQ4_KAvx2;
+extern const MatvecKernel kMatvecQ4_Kx8Avx2;  // Q4_K rows repacked in groups of eight
 extern const MatvecKernel kMatvecQ5_KAvx2;
 extern const MatvecKernel kMatvecQ6_KAvx2;
 extern const MatvecKernel kMatvecF16Avx2;

@@ -8,6 +8,7 @@
 #if defined(__x86_64__)
 
 #include <cstddef>
+#include <cstring>
 #include <type_traits>
 
 #include "engine/kernels/q4_k.hpp"
@@ -84,13 +85,92 @@ RBEE_AVX2 static inline void chunk_k4(const Block& x, int c, __m256i& lo, __m256
   }
 }
 
-// Adds a super-block's float terms, given its integer sums against activation block a.
+// Adds a super-block's float terms to `sum`, given its integer sums against activation block
+// a, in the scalar kernel's operations and order (q4_k.cpp, q5_k.cpp): every path, the
+// interleaved Q4_Kx8 kernels included, then gives that kernel's bits.
 RBEE_AVX2 static inline void finish_k4(__m256i sums, const ScaleMinK4& w, const BlockQ8_K& a,
-                                       __m256& acc, __m256& acc_min) {
-  const __m128 factors = _mm_mul_ps(w.d_dmin, _mm_set1_ps(a.d));
-  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_broadcastss_ps(factors), acc);
-  acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled_bsums(a, w.mins_twice)),
-                            _mm256_broadcastss_ps(_mm_movehdup_ps(factors)), acc_min);
+                                       float& sum) {
+  // Both integer totals at once: [sums, minimum terms, sums, minimum terms] after the adds.
+  const __m256i pairs = _mm256_hadd_epi32(sums, scaled_bsums(a, w.mins_twice));
+  __m128i totals = _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
+  totals = _mm_hadd_epi32(totals, totals);
+  const float d = _mm_cvtss_f32(w.d_dmin) * a.d;
+  const float dmin = _mm_cvtss_f32(_mm_movehdup_ps(w.d_dmin)) * a.d;
+  sum += d * static_cast<float>(_mm_cvtsi128_si32(totals)) -
+         dmin * static_cast<float>(_mm_extract_epi32(totals, 1));
+}
+
+// Super-block b of a Q4_Kx8 group (q4_k.hpp) as every activation uses it: row r in 32-bit
+// lane r of each register.
+struct ScalesMinsKx8 {
+  __m256i scales[2];     // bytes 0..3 of lane r: scales 4i .. 4i + 3 of row r, in scales[i]
+  __m256i min_words[4];  // int16 pairs of row r's minimums: (0, 2), (1, 3), (4, 6), (5, 7)
+  __m256 d;              // d of row r
+  __m256 dmin;           // dmin of row r
+};
+
+// scales_mins_k4's unpacking, on the words of eight rows at once.
+RBEE_AVX2 static inline ScalesMinsKx8 scales_mins_kx8(const BlockQ4_Kx8& x) {
+  const __m256i w0 = load256(x.scales[0]);
+  const __m256i w1 = load256(x.scales[1]);
+  const __m256i w2 = load256(x.scales[2]);
+  const __m256i tops_0 = _mm256_and_si256(_mm256_srli_epi32(w0, 2), _mm256_set1_epi8(0x30));
+  const __m256i tops_1 = _mm256_and_si256(_mm256_srli_epi32(w1, 2), _mm256_set1_epi8(0x30));
+  const __m256i mins_low = low_bits(w1, 0x3f);
+  const __m256i mins_high = _mm256_or_si256(low_bits(_mm256_srli_epi32(w2, 4), 0x0f), tops_1);
+  const __m256i even_bytes = _mm256_set1_epi16(0x00ff);
+  return {{low_bits(w0, 0x3f), _mm256_or_si256(low_bits(w2, 0x0f), tops_0)},
+          {_mm256_and_si256(mins_low, even_bytes), _mm256_srli_epi16(mins_low, 8),
+           _mm256_and_si256(mins_high, even_bytes), _mm256_srli_epi16(mins_high, 8)},
+          _mm256_cvtph_ps(load128(x.d)),
+          _mm256_cvtph_ps(load128(x.dmin))};
+}
+
+// Group g's scale of each row, as int32 (kWords false) or twice as int16 (kWords true).
+template <int g, bool kWords>
+RBEE_AVX2 static inline __m256i group_scale_kx8(const ScalesMinsKx8& w) {
+  constexpr int i = g % 4;
+  const auto lane = [](int at) {
+    return static_cast<int>(kWords ? (0x80008000u | (at + i) << 16 | (at + i))
+                                   : (0x80808000u | (at + i)));
+  };
+  const __m256i pick =
+      _mm256_setr_epi32(lane(0), lane(4), lane(8), lane(12), lane(0), lane(4), lane(8), lane(12));
+  return _mm256_shuffle_epi8(w.scales[g / 4], pick);
+}
+
+// Per row: the sum over groups g of minimum m[g] times activation a's sum over group g
+// (bsums 2g and 2g + 1).
+RBEE_AVX2 static inline __m256i minimum_terms_kx8(const ScalesMinsKx8& w, const BlockQ8_K& a) {
+  const __m256i group_sums = _mm256_madd_epi16(load256(a.bsums), _mm256_set1_epi16(1));
+  // int16 (|sum| <= 32 * 128): the pairs (0, 2), (1, 3), (4, 6), (5, 7) in words 0..3.
+  const __m128i packed =
+      _mm_packs_epi32(_mm256_castsi256_si128(group_sums), _mm256_extracti128_si256(group_sums, 1));
+  const __m256i pairs = _mm256_broadcastsi128_si256(_mm_shuffle_epi8(
+      packed, _mm_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15)));
+  const __m256i t0 = _mm256_madd_epi16(w.min_words[0], _mm256_shuffle_epi32(pairs, 0x00));
+  const __m256i t1 = _mm256_madd_epi16(w.min_words[1], _mm256_shuffle_epi32(pairs, 0x55));
+  const __m256i t2 = _mm256_madd_epi16(w.min_words[2], _mm256_shuffle_epi32(pairs, 0xaa));
+  const __m256i t3 = _mm256_madd_epi16(w.min_words[3], _mm256_shuffle_epi32(pairs, 0xff));
+  return _mm256_add_epi32(_mm256_add_epi32(t0, t1), _mm256_add_epi32(t2, t3));
+}
+
+// acc plus each row's float terms of a super-block, as finish_k4 (the scalar kernel's
+// operations) given the integer sums against activation block a.
+RBEE_AVX2 static inline __m256 finish_kx8(__m256i sums, const ScalesMinsKx8& w, const BlockQ8_K& a,
+                                          __m256 acc) {
+  const __m256 a_d = _mm256_set1_ps(a.d);
+  const __m256 terms = _mm256_mul_ps(_mm256_mul_ps(w.d, a_d), _mm256_cvtepi32_ps(sums));
+  const __m256 min_terms =
+      _mm256_mul_ps(_mm256_mul_ps(w.dmin, a_d), _mm256_cvtepi32_ps(minimum_terms_kx8(w, a)));
+  return _mm256_add_ps(acc, _mm256_sub_ps(terms, min_terms));
+}
+
+// The four activation bytes at p in every 32-bit lane.
+RBEE_AVX2 static inline __m256i broadcast_4_bytes(const int8_t* p) {
+  int32_t word;
+  std::memcpy(&word, p, sizeof(word));
+  return _mm256_set1_epi32(word);
 }
 
 // The values of elements 32k .. 32k + 31 of a Q6_K super-block, q + 32 in [0, 63]: low 4 bits

@@ -134,6 +134,10 @@ void expect_dot_close(KernelType type, const void* w, const std::vector<float>& 
   const float actual = fast.vec_dot(w, aq.data(), n);
   EXPECT_NEAR(actual, expected, dot_tolerance(type, n, magnitude))
       << ref.name << " n " << n << " " << what << " magnitude " << magnitude;
+  // Q4_K and Q5_K add their float terms as the scalar kernels do (finish_k4): the same bits.
+  if (type == KernelType::kQ4_K || type == KernelType::kQ5_K) {
+    EXPECT_EQ(actual, expected) << ref.name << " n " << n << " " << what;
+  }
 }
 
 TEST(KernelAvx2Test, EveryWeightTypeHasAFastDot) {
@@ -328,8 +332,9 @@ TEST(KernelAvx2Test, RepackedQ4_0RowsGiveQ4_0BitsOnEveryPath) {
   // Checked for this table and for the active one (AVX-512 VNNI where the CPU has it).
   SKIP_WITHOUT_AVX2();
   for (const KernelTable* table : {fast_table(), &KernelTable::active()}) {
+    if (table == &KernelTable::reference()) continue;  // RBEE_KERNELS=scalar: no repacking
     const KernelTraits& q4_0 = table->at(KernelType::kQ4_0);
-    ASSERT_NE(q4_0.repack_row, nullptr) << table->name();
+    ASSERT_NE(q4_0.repack_rows, nullptr) << table->name();
     ASSERT_EQ(q4_0.repacked_type, KernelType::kQ4_0x8);
     const KernelTraits& x8 = table->at(KernelType::kQ4_0x8);
     ASSERT_EQ(x8.matvec->prepare, q4_0.matvec->prepare) << "the two share activations";
@@ -342,7 +347,7 @@ TEST(KernelAvx2Test, RepackedQ4_0RowsGiveQ4_0BitsOnEveryPath) {
       ExactBuffer rows = random_matrix(q4_0, kRows, n, 300);
       ExactBuffer repacked(stride * kRows);
       for (int64_t r = 0; r < kRows; ++r) {
-        q4_0.repack_row(rows.data() + r * stride, repacked.data() + r * stride, n);
+        q4_0.repack_rows(rows.data() + r * stride, repacked.data() + r * stride, n);
       }
       const size_t act_stride = (q4_0.matvec->activation_bytes(n) + 63) / 64 * 64;
       ExactBuffer acts(act_stride * kActs);
@@ -367,6 +372,110 @@ TEST(KernelAvx2Test, RepackedQ4_0RowsGiveQ4_0BitsOnEveryPath) {
           ASSERT_EQ(x8.vec_dot(repacked.data() + r * stride, acts.data() + j * act_stride, n),
                     q4_0.vec_dot(rows.data() + r * stride, acts.data() + j * act_stride, n))
               << table->name() << " n " << n << " r " << r;
+        }
+      }
+    }
+  }
+}
+
+TEST(KernelAvx2Test, RepackedQ4_KGroupsGiveTheScalarBitsOnEveryPath) {
+  // A model repacks its Q4_K matrices at load into groups of eight interleaved rows
+  // (Q4_Kx8). Each row's result on every path (one activation or a batch, from any group,
+  // batches on and off the tile widths) must be the scalar Q4_K dot's bits, which the fast
+  // Q4_K kernels on the file's rows give too: a model's logits then do not depend on the
+  // layout. Checked for this table and the active one (AVX-512 VNNI where the CPU has it),
+  // on random rows and on rows with every scale, minimum and value at its largest against
+  // activations at the ends of Q8_K's range.
+  SKIP_WITHOUT_AVX2();
+  const KernelTraits& scalar = KernelTable::reference().at(KernelType::kQ4_K);
+  const KernelTraits& q8_k = KernelTable::reference().at(KernelType::kQ8_K);
+  for (const KernelTable* table : {fast_table(), &KernelTable::active()}) {
+    if (table == &KernelTable::reference()) continue;  // RBEE_KERNELS=scalar: no repacking
+    const KernelTraits& q4_k = table->at(KernelType::kQ4_K);
+    ASSERT_NE(q4_k.repack_rows, nullptr) << table->name();
+    ASSERT_EQ(q4_k.repacked_type, KernelType::kQ4_Kx8);
+    const KernelTraits& x8 = table->at(KernelType::kQ4_Kx8);
+    ASSERT_EQ(x8.row_group, kQ4_Kx8Rows);
+    ASSERT_EQ(x8.vec_dot, nullptr) << "a row alone cannot be read from a group";
+    ASSERT_EQ(x8.matvec->prepare, q4_k.matvec->prepare) << "the two share activations";
+    for (int64_t blocks : {1, 2, 3, 8, 22}) {
+      for (bool extremes : {false, true}) {
+        const int64_t n = kQK_K * blocks;
+        constexpr int64_t kRows = 3 * kQ4_Kx8Rows;
+        constexpr int64_t kActs = 7;
+        const size_t stride = row_bytes(q4_k, n);
+        ASSERT_EQ(row_bytes(x8, n), stride);
+        ExactBuffer rows = random_matrix(q4_k, kRows, n, 700);
+        if (extremes) {
+          auto* blocks_of = reinterpret_cast<BlockQ4_K*>(rows.data());
+          for (int64_t b = 0; b < kRows * blocks; ++b) {
+            std::memset(blocks_of[b].scales, 0xff, sizeof(blocks_of[b].scales));
+            std::memset(blocks_of[b].qs, 0xff, sizeof(blocks_of[b].qs));
+          }
+        }
+        ExactBuffer repacked(stride * kRows);
+        for (int64_t g = 0; g < kRows; g += kQ4_Kx8Rows) {
+          q4_k.repack_rows(rows.data() + g * stride, repacked.data() + g * stride, n);
+        }
+        ExactBuffer unpacked(stride * kRows);
+        for (int64_t g = 0; g < kRows; g += kQ4_Kx8Rows) {
+          unpack_rows_q4_kx8(reinterpret_cast<const BlockQ4_Kx8*>(repacked.data() + g * stride),
+                             reinterpret_cast<BlockQ4_K*>(unpacked.data() + g * stride), n);
+        }
+        ASSERT_EQ(std::memcmp(unpacked.data(), rows.data(), stride * kRows), 0);
+
+        const size_t act_stride = (q4_k.matvec->activation_bytes(n) + 63) / 64 * 64;
+        ExactBuffer acts(act_stride * (kActs - 1) + q4_k.matvec->activation_bytes(n));
+        std::vector<float> want(kRows * kActs);
+        for (int64_t j = 0; j < kActs; ++j) {
+          std::vector<float> x = random_row(n, 800 + static_cast<uint32_t>(j));
+          if (extremes) {
+            for (size_t i = 0; i < x.size(); ++i) x[i] = (i + size_t(j)) % 3 == 0 ? -1.0f : 1.0f;
+          }
+          std::byte* prepared = acts.data() + j * act_stride;
+          q4_k.matvec->prepare(x.data(), prepared, n);
+          ExactBuffer plain(KernelType::kQ8_K, n);
+          q8_k.quantize_row(x.data(), plain.data(), n);
+          ASSERT_EQ(std::memcmp(prepared, plain.data(), row_bytes(q8_k, n)), 0);
+          for (int64_t r = 0; r < kRows; ++r) {
+            want[j * kRows + r] = scalar.vec_dot(rows.data() + r * stride, plain.data(), n);
+            ASSERT_EQ(q4_k.vec_dot(rows.data() + r * stride, plain.data(), n), want[j * kRows + r])
+                << table->name() << " n " << n << " r " << r;
+          }
+        }
+        const auto where = [&](int64_t first, int64_t count, int64_t n_act) {
+          return std::string(table->name()) + " n " + std::to_string(n) + " rows " +
+                 std::to_string(first) + "+" + std::to_string(count) + " of " +
+                 std::to_string(n_act) + " activations" + (extremes ? ", extremes" : "");
+        };
+        for (int64_t first = 0; first < kRows; first += kQ4_Kx8Rows) {
+          for (int64_t count = kQ4_Kx8Rows; first + count <= kRows; count += kQ4_Kx8Rows) {
+            for (int64_t n_act = 1; n_act <= kActs; ++n_act) {
+              const int64_t first_act = kActs - n_act;
+              const size_t out_stride = static_cast<size_t>(count) + 3;
+              std::vector<float> out(out_stride * static_cast<size_t>(n_act), -7.0f);
+              x8.matvec->dot_rows_multi(repacked.data() + first * stride, stride,
+                                        acts.data() + first_act * act_stride, act_stride, n_act,
+                                        out.data(), out_stride, count, n);
+              for (int64_t j = 0; j < n_act; ++j) {
+                for (size_t r = 0; r < out_stride; ++r) {
+                  const float expected = int64_t(r) < count
+                                             ? want[(first_act + j) * kRows + first + int64_t(r)]
+                                             : -7.0f;
+                  ASSERT_EQ(out[size_t(j) * out_stride + r], expected)
+                      << where(first, count, n_act) << ", activation " << j << " row " << r;
+                }
+              }
+            }
+            std::vector<float> single(static_cast<size_t>(count) + 1, -7.0f);
+            x8.matvec->dot_rows(repacked.data() + first * stride, stride,
+                                acts.data() + (kActs - 1) * act_stride, single.data(), count, n);
+            for (int64_t r = 0; r < count; ++r) {
+              ASSERT_EQ(single[size_t(r)], want[(kActs - 1) * kRows + first + r])
+                  << where(first, count, 1) << " row " << r;
+            }
+            ASSERT_EQ(single.back(), -7.0f) << where(first, count, 1) << ": wrote past the rows";
+          }
         }
       }
     }

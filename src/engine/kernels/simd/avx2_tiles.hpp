@@ -38,6 +38,14 @@ struct TileArgs {
   size_t out_row_step = 1;
 };
 
+// The tile's kActs activations, each a row of Block.
+template <typename Block, int kActs>
+RBEE_AVX2 inline void tile_activations(const TileArgs& t, const Block* (&y)[kActs]) {
+  for (int j = 0; j < kActs; ++j) {
+    y[j] = reinterpret_cast<const Block*>(t.acts + static_cast<size_t>(j) * t.act_stride);
+  }
+}
+
 enum class TileRows { kAdjacent, kSpread };
 
 // Calls tile.template operator()<nr, na>(args) with nr <= kRows and na <= kActs the
@@ -53,8 +61,11 @@ RBEE_AVX2 inline void run_tile(Tile& tile, int64_t n_rows, int64_t n_act, const 
   tile.template operator()<kRows, kActs>(args);
 }
 
-// The n_rows x n_act products of dot_rows_multi through `tile` (see run_tile).
-template <int kRows, int kActs, TileRows kLayout = TileRows::kAdjacent, typename Tile>
+// The n_rows x n_act products of dot_rows_multi through `tile` (see run_tile). A "row" may
+// be a group of kOutputsPerRow interleaved rows (Q4_Kx8) whose results are consecutive
+// outputs: a tile's outputs then start at out + kOutputsPerRow * (its first row).
+template <int kRows, int kActs, TileRows kLayout = TileRows::kAdjacent, int kOutputsPerRow = 1,
+          typename Tile>
 RBEE_AVX2 inline void for_each_tile(const void* x, size_t row_stride, const void* activations,
                                     size_t activation_stride, int64_t n_act, float* out,
                                     size_t out_stride, int64_t n_rows, Tile tile) {
@@ -69,12 +80,13 @@ RBEE_AVX2 inline void for_each_tile(const void* x, size_t row_stride, const void
   const auto* rows = static_cast<const std::byte*>(x);
   const auto* acts = static_cast<const std::byte*>(activations);
   const auto args_at = [&](int64_t r, int64_t j) {
-    return TileArgs{rows + static_cast<size_t>(r) * row_stride,
-                    row_stride,
-                    acts + static_cast<size_t>(j) * activation_stride,
-                    activation_stride,
-                    out + static_cast<size_t>(j) * out_stride + static_cast<size_t>(r),
-                    out_stride};
+    return TileArgs{
+        rows + static_cast<size_t>(r) * row_stride,
+        row_stride,
+        acts + static_cast<size_t>(j) * activation_stride,
+        activation_stride,
+        out + static_cast<size_t>(j) * out_stride + static_cast<size_t>(r) * kOutputsPerRow,
+        out_stride};
   };
   for (int64_t panel = 0; panel < n_rows; panel += panel_rows) {
     const int64_t panel_end = std::min(n_rows, panel + panel_rows);
@@ -85,7 +97,7 @@ RBEE_AVX2 inline void for_each_tile(const void* x, size_t row_stride, const void
         for (int64_t r = panel; r < panel + run; ++r) {
           TileArgs args = args_at(r, j);
           args.row_stride = static_cast<size_t>(run) * row_stride;
-          args.out_row_step = static_cast<size_t>(run);
+          args.out_row_step = static_cast<size_t>(run) * kOutputsPerRow;
           run_tile<kRows, kActs>(tile, kRows, tile_acts, args);
         }
         // The rows past the last whole run, fewer than kRows, one tile.

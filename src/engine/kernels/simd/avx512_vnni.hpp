@@ -35,6 +35,7 @@ extern const MatvecKernel kMatvecQ4_0x8Avx512Vnni;  // repacked Q4_0 rows
 extern const MatvecKernel kMatvecQ8_0Avx512Vnni;
 extern const MatvecKernel kMatvecF16Avx512Vnni;
 extern const MatvecKernel kMatvecQ4_KAvx512Vnni;
+extern const MatvecKernel kMatvecQ4_Kx8Avx512Vnni;  // Q4_K rows repacked in groups of eight
 extern const MatvecKernel kMatvecQ5_KAvx512Vnni;
 extern const MatvecKernel kMatvecQ6_KAvx512Vnni;
 

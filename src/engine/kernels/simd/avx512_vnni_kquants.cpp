@@ -66,19 +66,16 @@ template <typename Block, int kActs>
 RBEE_AVX512_VNNI inline void dot_scale_min_k4(const Block* __restrict x,
                                               const BlockQ8_K* const (&y)[kActs], int64_t nb,
                                               float* out, size_t out_stride) {
-  __m256 acc[kActs];
-  __m256 acc_min[kActs];
-  for (int j = 0; j < kActs; ++j) acc[j] = acc_min[j] = _mm256_setzero_ps();
+  float sum[kActs] = {};
   for (int64_t b = 0; b < nb; ++b) {
     const ScaleMinK4 w = scale_min_k4(x[b]);
     const BlockQ8_K* a[kActs];
     for (int j = 0; j < kActs; ++j) a[j] = y[j] + b;
     __m256i sums[kActs];
     sums_k4(x[b], w, a, sums);
-    for (int j = 0; j < kActs; ++j) finish_k4(sums[j], w, *a[j], acc[j], acc_min[j]);
+    for (int j = 0; j < kActs; ++j) finish_k4(sums[j], w, *a[j], sum[j]);
   }
-  for (int j = 0; j < kActs; ++j)
-    out[static_cast<size_t>(j) * out_stride] = hsum(_mm256_sub_ps(acc[j], acc_min[j]));
+  for (int j = 0; j < kActs; ++j) out[static_cast<size_t>(j) * out_stride] = sum[j];
 }
 
 // out[j * out_stride] = the dot of Q6_K row x with each of kActs Q8_K rows y[j] (AVX2's
@@ -146,15 +143,13 @@ RBEE_AVX512_VNNI void dot_rows_multi_k(const void* __restrict x, size_t row_stri
   const int64_t nb = detail::n_blocks(n, kQK_K);
   // One row by eight activations, as AVX2's: a super-block's values are unpacked once for
   // all eight.
-  for_each_tile<1, 8>(
-      x, row_stride, activations, activation_stride, n_act, out, out_stride, n_rows,
-      [nb]<int kRows, int kActs>(const TileArgs& t) RBEE_AVX512_VNNI {
-        const BlockQ8_K* y[kActs];
-        for (int j = 0; j < kActs; ++j) {
-          y[j] = reinterpret_cast<const BlockQ8_K*>(t.acts + static_cast<size_t>(j) * t.act_stride);
-        }
-        dot_super_blocks<kActs>(reinterpret_cast<const Block*>(t.rows), y, nb, t.out, t.out_stride);
-      });
+  for_each_tile<1, 8>(x, row_stride, activations, activation_stride, n_act, out, out_stride, n_rows,
+                      [nb]<int kRows, int kActs>(const TileArgs& t) RBEE_AVX512_VNNI {
+                        const BlockQ8_K* y[kActs];
+                        tile_activations(t, y);
+                        dot_super_blocks<kActs>(reinterpret_cast<const Block*>(t.rows), y, nb,
+                                                t.out, t.out_stride);
+                      });
 }
 
 template <typename Block>
@@ -171,8 +166,83 @@ constexpr MatvecKernel kquant_matvec() {
           dot_rows_multi_k<Block>};
 }
 
+// AVX2's dot_q4_kx8 (avx2_kquants.cpp) with vpdpbusd: a group's products go straight into
+// int32 lanes, one instruction per step and activation, and the group's scale of each row is
+// one multiply. The high nibbles are used in place (& 0xf0, 16 times their value), so their
+// sums are 16 times too; the exact division by 16 is done once per super-block.
+template <int kActs>
+RBEE_AVX512_VNNI inline void dot_q4_kx8(const BlockQ4_Kx8* __restrict x,
+                                        const BlockQ8_K* const (&y)[kActs], int64_t nb, float* out,
+                                        size_t out_stride) {
+  __m256 acc[kActs];
+  for (__m256& a : acc) a = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const ScalesMinsKx8 w = scales_mins_kx8(x[b]);
+    __m256i sums[kActs];
+    __m256i sums_16[kActs];  // of the high nibbles: at most 16 * 4 * 32 * 15 * 128 * 63
+    for (int j = 0; j < kActs; ++j) sums[j] = sums_16[j] = _mm256_setzero_si256();
+    const auto add_chunk = [&]<int c>() RBEE_AVX512_VNNI {
+      __m256i low[kActs];
+      __m256i high[kActs];
+      for (int j = 0; j < kActs; ++j) low[j] = high[j] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        const __m256i packed = load256(x[b].qs[c][k]);
+        const __m256i lo = low_bits(packed, 0x0f);
+        const __m256i hi = low_bits(packed, 0xf0);
+#pragma GCC unroll 8
+        for (int j = 0; j < kActs; ++j) {
+          const int8_t* a = y[j][b].qs + 64 * c + 4 * k;
+          low[j] = _mm256_dpbusd_epi32(low[j], lo, broadcast_4_bytes(a));
+          high[j] = _mm256_dpbusd_epi32(high[j], hi, broadcast_4_bytes(a + 32));
+        }
+      }
+      const __m256i scale_lo = group_scale_kx8<2 * c, false>(w);
+      const __m256i scale_hi = group_scale_kx8<2 * c + 1, false>(w);
+      for (int j = 0; j < kActs; ++j) {
+        sums[j] = _mm256_add_epi32(sums[j], _mm256_mullo_epi32(low[j], scale_lo));
+        sums_16[j] = _mm256_add_epi32(sums_16[j], _mm256_mullo_epi32(high[j], scale_hi));
+      }
+    };
+    add_chunk.template operator()<0>();
+    add_chunk.template operator()<1>();
+    add_chunk.template operator()<2>();
+    add_chunk.template operator()<3>();
+    for (int j = 0; j < kActs; ++j) {
+      const __m256i total = _mm256_add_epi32(sums[j], _mm256_srai_epi32(sums_16[j], 4));
+      acc[j] = finish_kx8(total, w, y[j][b], acc[j]);
+    }
+  }
+  for (int j = 0; j < kActs; ++j)
+    _mm256_storeu_ps(out + static_cast<size_t>(j) * out_stride, acc[j]);
+}
+
+// Groups of eight rows by four activations (AVX-512VL's 32 vector registers hold their sums).
+RBEE_AVX512_VNNI void dot_rows_multi_q4_kx8(const void* __restrict x, size_t row_stride,
+                                            const void* __restrict activations,
+                                            size_t activation_stride, int64_t n_act,
+                                            float* __restrict out, size_t out_stride,
+                                            int64_t n_rows, int64_t n) {
+  const int64_t nb = detail::n_blocks(n, kQK_K);
+  for_each_tile<1, 4, TileRows::kAdjacent, kQ4_Kx8Rows>(
+      x, row_stride * kQ4_Kx8Rows, activations, activation_stride, n_act, out, out_stride,
+      n_rows / kQ4_Kx8Rows, [nb]<int kRows, int kActs>(const TileArgs& t) RBEE_AVX512_VNNI {
+        const BlockQ8_K* y[kActs];
+        tile_activations(t, y);
+        dot_q4_kx8<kActs>(reinterpret_cast<const BlockQ4_Kx8*>(t.rows), y, nb, t.out, t.out_stride);
+      });
+}
+
+RBEE_AVX512_VNNI void dot_rows_q4_kx8(const void* __restrict x, size_t row_stride,
+                                      const void* __restrict activation, float* __restrict out,
+                                      int64_t n_rows, int64_t n) {
+  dot_rows_multi_q4_kx8(x, row_stride, activation, 0, 1, out, 0, n_rows, n);
+}
+
 }  // namespace
 
+const MatvecKernel kMatvecQ4_Kx8Avx512Vnni = {activation_bytes_q8_k, quantize_row_q8_k_avx2,
+                                              dot_rows_q4_kx8, dot_rows_multi_q4_kx8};
 const MatvecKernel kMatvecQ4_KAvx512Vnni = kquant_matvec<BlockQ4_K>();
 const MatvecKernel kMatvecQ5_KAvx512Vnni = kquant_matvec<BlockQ5_K>();
 const MatvecKernel kMatvecQ6_KAvx512Vnni = kquant_matvec<BlockQ6_K>();
