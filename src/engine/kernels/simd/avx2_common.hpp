@@ -53,6 +53,15 @@ RBEE_AVX2 static inline __m256 abs_ps(__m256 v) {
   return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
 }
 
+// Prefetches kLines cache lines from p on into L1 (a prefetch never faults: p may lie past
+// the end of the data).
+template <int kLines>
+RBEE_AVX2 static inline void prefetch_lines(const void* p) {
+  for (int line = 0; line < kLines; ++line) {
+    _mm_prefetch(static_cast<const char*>(p) + 64 * line, _MM_HINT_T0);
+  }
+}
+
 RBEE_AVX2 static inline __m256i load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
 }

@@ -286,6 +286,9 @@ RBEE_AVX2 inline void dot_q4_kx8(const BlockQ4_Kx8* __restrict x,
   __m256 acc[kActs];
   for (__m256& a : acc) a = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
+    if constexpr (kActs == 1) {
+      prefetch_lines<sizeof(BlockQ4_Kx8) / 64>(x + b + kQ4_Kx8PrefetchBlocks);
+    }
     const ScalesMinsKx8 w = scales_mins_kx8(x[b]);
     __m256i sums[kActs];
     for (__m256i& s : sums) s = _mm256_setzero_si256();

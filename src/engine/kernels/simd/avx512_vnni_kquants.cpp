@@ -177,6 +177,9 @@ RBEE_AVX512_VNNI inline void dot_q4_kx8(const BlockQ4_Kx8* __restrict x,
   __m256 acc[kActs];
   for (__m256& a : acc) a = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
+    if constexpr (kActs == 1) {
+      prefetch_lines<sizeof(BlockQ4_Kx8) / 64>(x + b + kQ4_Kx8PrefetchBlocks);
+    }
     const ScalesMinsKx8 w = scales_mins_kx8(x[b]);
     __m256i sums[kActs];
     __m256i sums_16[kActs];  // of the high nibbles: at most 16 * 4 * 32 * 15 * 128 * 63
