@@ -33,8 +33,15 @@ TEST(ProcessTest, TheChildGetsNoOtherDescriptorOfOurs) {
   ASSERT_TRUE(poll_until(
       [&] { return std::filesystem::path(process_program(*pid)).filename() == "sleep"; }, 5s));
   // Right after the exec the dynamic loader and the program's start-up still open and close
-  // files of their own (libc, the locale archive), so the listing is polled until it settles;
-  // an inherited descriptor would stay open for the whole sleep and fail it.
+  // files of their own (libc, the locale archive), so the listing is read once the child is
+  // in its sleep (its kernel wait channel names nanosleep): start-up is over then, and an
+  // inherited descriptor would still be open. (Polling the listing until it showed only the
+  // standard three once raced with the locale archive's open.)
+  const auto sleeping = [&] {
+    auto channel = read_file("/proc/" + std::to_string(*pid) + "/wchan");
+    return channel && channel->find("nanosleep") != std::string::npos;
+  };
+  ASSERT_TRUE(poll_until(sleeping, 5s));
   const auto open_fds = [&] {
     std::vector<std::string> fds;
     for (const auto& fd :
@@ -45,7 +52,6 @@ TEST(ProcessTest, TheChildGetsNoOtherDescriptorOfOurs) {
     return fds;
   };
   const std::vector<std::string> standard_only = {"0", "1", "2"};
-  poll_until([&] { return open_fds() == standard_only; }, 5s);
   EXPECT_EQ(open_fds(), standard_only);
   ASSERT_TRUE(stop_process(*pid, 2s));
 }
