@@ -341,7 +341,7 @@ TEST(KernelAvx2Test, RepackedQ4_0RowsGiveQ4_0BitsOnEveryPath) {
     for (int64_t octets : {1, 3, 8, 22}) {
       const int64_t n = kQK4_0x8 * octets;
       constexpr int64_t kRows = 9;
-      constexpr int64_t kActs = 5;
+      constexpr int64_t kActs = 9;
       const size_t stride = row_bytes(q4_0, n);
       ASSERT_EQ(row_bytes(x8, n), stride);
       ExactBuffer rows = random_matrix(q4_0, kRows, n, 300);
@@ -355,19 +355,29 @@ TEST(KernelAvx2Test, RepackedQ4_0RowsGiveQ4_0BitsOnEveryPath) {
         const std::vector<float> x = random_row(n, 500 + static_cast<uint32_t>(j));
         q4_0.matvec->prepare(x.data(), acts.data() + j * act_stride, n);
       }
-      std::vector<float> want(kRows * kActs);
-      std::vector<float> got(kRows * kActs);
-      q4_0.matvec->dot_rows_multi(rows.data(), stride, acts.data(), act_stride, kActs, want.data(),
-                                  kRows, kRows, n);
-      x8.matvec->dot_rows_multi(repacked.data(), stride, acts.data(), act_stride, kActs, got.data(),
-                                kRows, kRows, n);
+      // Batches of every size up to kActs over every row count up to kRows: whole tiles and
+      // partial ones in both directions.
+      for (int64_t n_act = 1; n_act <= kActs; ++n_act) {
+        for (int64_t n_rows = 1; n_rows <= kRows; ++n_rows) {
+          std::vector<float> want(size_t(n_rows * n_act));
+          std::vector<float> got(size_t(n_rows * n_act));
+          q4_0.matvec->dot_rows_multi(rows.data(), stride, acts.data(), act_stride, n_act,
+                                      want.data(), size_t(n_rows), n_rows, n);
+          x8.matvec->dot_rows_multi(repacked.data(), stride, acts.data(), act_stride, n_act,
+                                    got.data(), size_t(n_rows), n_rows, n);
+          ASSERT_EQ(got, want) << table->name() << " n " << n << " rows " << n_rows << " acts "
+                               << n_act;
+        }
+      }
       for (int64_t j = 0; j < kActs; ++j) {
+        std::vector<float> want(kRows);
+        q4_0.matvec->dot_rows(rows.data(), stride, acts.data() + j * act_stride, want.data(), kRows,
+                              n);
         std::vector<float> single(kRows);
         x8.matvec->dot_rows(repacked.data(), stride, acts.data() + j * act_stride, single.data(),
                             kRows, n);
         for (int64_t r = 0; r < kRows; ++r) {
-          const float expected = want[j * kRows + r];
-          ASSERT_EQ(got[j * kRows + r], expected) << table->name() << " n " << n << " r " << r;
+          const float expected = want[r];
           ASSERT_EQ(single[r], expected) << table->name() << " n " << n << " r " << r;
           ASSERT_EQ(x8.vec_dot(repacked.data() + r * stride, acts.data() + j * act_stride, n),
                     q4_0.vec_dot(rows.data() + r * stride, acts.data() + j * act_stride, n))
