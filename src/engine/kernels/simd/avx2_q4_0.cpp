@@ -28,6 +28,8 @@
 
 #if defined(__x86_64__)
 
+#include <type_traits>
+
 #include "engine/kernels/float16.hpp"
 #include "engine/kernels/q4_0.hpp"
 #include "engine/kernels/q8_0.hpp"
