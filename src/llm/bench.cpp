@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/huge_page_buffer.hpp"
+#include "engine/gpu/device_placement.hpp"
 #include "engine/kernels/kernel_table.hpp"
 #include "engine/sampling/sampler.hpp"
 
@@ -146,8 +147,12 @@ Result<BenchResult> run_bench(const BenchOptions& options) {
   result.kernels = engine::kernels::KernelTable::active().name();
 
   auto load_start = Clock::now();
-  RBEE_ASSIGN_OR_RETURN(auto model, engine::Model::load(options.model, {.repack = options.repack}));
+  const bool on_cpu = engine::gpu::is_cpu(options.device);
+  RBEE_ASSIGN_OR_RETURN(auto model,
+                        engine::Model::load(options.model, {.repack = options.repack && on_cpu}));
+  RBEE_RETURN_IF_ERROR(engine::gpu::place_model(*model, options.device));
   result.load_s = seconds_since(load_start);
+  result.device = model->device() ? model->device()->description() : "cpu";
   result.repacked_bytes = model->repacked_bytes();
   for (const auto& tensor : model->gguf().tensors()) result.model_bytes += tensor.n_bytes;
   result.decode_read_bytes = result.model_bytes;

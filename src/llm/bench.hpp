@@ -42,7 +42,8 @@ struct BenchOptions {
   int parallel = 1;  // sessions generating round-robin
   uint64_t seed = 1;
   engine::KvType kv_type = engine::KvType::kF16;
-  bool repack = true;  // engine::ModelOptions::repack
+  bool repack = true;          // engine::ModelOptions::repack (the CPU's only)
+  std::string device = "cpu";  // or "cuda:N" (engine/gpu)
 };
 
 struct BenchResult {
@@ -62,6 +63,7 @@ struct BenchResult {
   double pp_s = 0;
   double tg_s = 0;
   std::string kernels;  // the kernel table that ran ("avx2", "scalar", ...)
+  std::string device;   // "cpu", or the GPU in words
 };
 
 // Loads the model, evaluates one token to fault its pages in, then per session one batched

@@ -242,17 +242,19 @@ int command_bench(const BenchOptions& options, bool json) {
              {"gen_tokens", bench->gen_tokens},
              {"pp_s", bench->pp_s},
              {"tg_s", bench->tg_s},
-             {"kernels", bench->kernels}};
+             {"kernels", bench->kernels},
+             {"device", bench->device}};
     std::printf("%s\n", out.dump().c_str());
   } else {
     // A step is one token for each session.
     std::printf(
         "pp %d x %d: %.2f tok/s, tg %d x %d: %.2f tok/s (%.3f ms a step), %d thread%s, weights "
-        "%.1f MiB (%.1f MiB repacked), load %.3f s, %s kernels\n",
+        "%.1f MiB (%.1f MiB repacked), load %.3f s, %s kernels, on %s\n",
         bench->prompt_tokens, bench->parallel, bench->pp_tokens_per_s, bench->gen_tokens,
         bench->parallel, bench->tg_tokens_per_s, 1000.0 * bench->tg_s / bench->gen_tokens,
         bench->threads, bench->threads == 1 ? "" : "s", double(bench->model_bytes) / (1 << 20),
-        double(bench->repacked_bytes) / (1 << 20), bench->load_s, bench->kernels.c_str());
+        double(bench->repacked_bytes) / (1 << 20), bench->load_s, bench->kernels.c_str(),
+        bench->device.c_str());
   }
   return 0;
 }
@@ -359,6 +361,10 @@ int run_llm_cli(int argc, char** argv) {
   bool no_repack = false;
   bench->add_flag("--no-repack", no_repack,
                   "read every weight from the mapped file (no copy into faster layouts)");
+  bench
+      ->add_option("--device", bench_options.device,
+                   "where the forward pass runs: cpu, or cuda:N in builds with -DRBEE_CUDA=ON")
+      ->capture_default_str();
   bench->add_flag("--json", json, "one JSON line");
 
   BandwidthOptions bandwidth_options;

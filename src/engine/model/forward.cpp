@@ -353,12 +353,23 @@ Result<std::unique_ptr<Session>> Session::create(const Model& model, int64_t n_c
     return Error{ErrorCode::kInvalidArgument, "the context must hold at least one token"};
   }
   if (!pool) return Error{ErrorCode::kInvalidArgument, "no thread pool"};
+  if (const DeviceForward* device = model.device()) {
+    RBEE_RETURN_IF_ERROR(device->check_session(n_ctx, kv_type));
+  }
   return std::unique_ptr<Session>(new Session(model, n_ctx, kv_type, std::move(pool)));
 }
 
 Session::Session(const Model& model, int64_t n_ctx, KvType kv_type,
                  std::shared_ptr<ThreadPool> pool)
-    : model_(model), n_ctx_(n_ctx), pool_(std::move(pool)), kv_(model.hparams(), n_ctx, kv_type) {}
+    : model_(model),
+      n_ctx_(n_ctx),
+      pool_(std::move(pool)),
+      // A session on another device keeps its cache there.
+      kv_(model.hparams(), model.device() ? 0 : n_ctx, kv_type) {}
+
+Session::~Session() {
+  if (DeviceForward* device = model_.device()) device->forget(*this);
+}
 
 Result<std::vector<float>> Session::eval(std::span<const int32_t> tokens, bool all_logits) {
   const SequenceInput input{this, tokens, all_logits};
@@ -380,6 +391,14 @@ Result<std::vector<std::vector<float>>> eval_batch(std::span<const SequenceInput
       if (inputs.size() == 1) return ok.error();
       return Error{ok.error().code, "sequence " + std::to_string(i) + ": " + ok.error().message};
     }
+  }
+
+  if (DeviceForward* device = model.device()) {
+    RBEE_ASSIGN_OR_RETURN(auto logits, device->eval(inputs));
+    for (const SequenceInput& input : inputs) {
+      input.session->n_past_ += int64_t(input.tokens.size());
+    }
+    return logits;
   }
 
   const int64_t n_vocab = model.hparams().n_vocab;

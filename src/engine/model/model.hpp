@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "common/result.hpp"
@@ -35,6 +36,28 @@ struct LayerWeights {
   std::vector<float> attn_norm;
   std::vector<float> ffn_norm;
   std::vector<float> bq, bk, bv;  // qwen2 only
+};
+
+class Session;
+struct SequenceInput;
+
+// A forward pass that runs on another device (a GPU, engine/gpu): it holds its own copy of the
+// weights and, per session, its own KV cache. Once a Model has one, every evaluation of its
+// sessions goes there; the CPU keeps only the embedding lookup.
+class DeviceForward {
+ public:
+  virtual ~DeviceForward() = default;
+  // The device in words, e.g. "cuda:0 (NVIDIA H100 80GB HBM3)".
+  virtual std::string description() const = 0;
+  // Bytes of device memory the weights take.
+  virtual size_t weight_bytes() const = 0;
+  // Why a session of `n_ctx` positions and this cache type cannot run there, or nothing.
+  virtual Status check_session(int64_t n_ctx, KvType kv_type) const = 0;
+  // Evaluates a batch that eval_batch has checked, with eval_batch's contract (it advances
+  // the sessions' positions afterwards, and only on success).
+  virtual Result<std::vector<std::vector<float>>> eval(std::span<const SequenceInput> inputs) = 0;
+  // `session` is going away: its device cache can be freed.
+  virtual void forget(const Session& session) = 0;
 };
 
 struct ModelOptions {
@@ -67,6 +90,12 @@ class Model {
   // biases copied out at load.
   bool reads_from_file(const GgufTensor& tensor) const;
 
+  // Moves the forward pass to another device (engine/gpu's place_model attaches it). The
+  // sessions made before keep their CPU caches, so attach before making any.
+  void attach_device(std::unique_ptr<DeviceForward> device) { device_ = std::move(device); }
+  // The device the forward pass runs on, or nullptr for this CPU.
+  DeviceForward* device() const { return device_.get(); }
+
  private:
   explicit Model(GgufReader gguf) : gguf_(std::move(gguf)) {}
   Status bind();
@@ -79,6 +108,7 @@ class Model {
   std::vector<float> output_norm_;
   std::vector<LayerWeights> layers_;
   RepackedWeights repacked_;
+  std::unique_ptr<DeviceForward> device_;
 };
 
 // One sequence's keys and values, per layer: K as rows [n_ctx][n_embd_kv] (a position's
@@ -128,6 +158,9 @@ class Session {
   // The same with a pool shared by several sessions (not used by two at once).
   static Result<std::unique_ptr<Session>> create(const Model& model, int64_t n_ctx, KvType kv_type,
                                                  std::shared_ptr<ThreadPool> pool);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   // Feeds tokens at the next positions (the prompt in one batch, or one generated token) and
   // returns the logits of the last one, or of every one with all_logits (rows of n_vocab).

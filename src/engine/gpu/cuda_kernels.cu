@@ -1,0 +1,619 @@
+// The CUDA kernels of the forward pass (see cuda_kernels.hpp). The matrix kernel gives each
+// weight row to one warp: its lanes take the row's 32-element parts in turn, decode a part
+// once into registers and dot it with up to kTile tokens' activations, then the warp adds
+// its lanes' sums. A token's result never depends on which others share its launch, so a
+// batch gives each sequence the bits it gets alone.
+
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/gpu/cuda_kernels.hpp"
+
+namespace rbee::engine::gpu {
+namespace {
+
+constexpr int kWarp = 32;
+constexpr int kRowsPerBlock = 4;  // warps of the matrix kernel, one row each
+constexpr int kPart = 32;         // elements a lane decodes at once
+
+__device__ inline int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+
+__device__ inline float half_bits_to_float(uint16_t bits) {
+  return __half2float(__ushort_as_half(bits));
+}
+
+__device__ inline uint16_t load_u16(const uint8_t* p) {
+  return *reinterpret_cast<const uint16_t*>(p);
+}
+
+// Copies n bytes (even, from a 2-byte aligned address: GGUF blocks are) into registers.
+template <int N>
+__device__ inline void load_bytes(const uint8_t* p, uint8_t (&out)[N]) {
+#pragma unroll
+  for (int i = 0; i < N / 2; ++i) {
+    const uint16_t pair = load_u16(p + 2 * i);
+    out[2 * i] = uint8_t(pair & 0xff);
+    out[2 * i + 1] = uint8_t(pair >> 8);
+  }
+}
+
+// Each format decodes part p (elements 32p .. 32p + 31) of a row into floats.
+template <DeviceWeightType T>
+struct Format;
+
+template <>
+struct Format<DeviceWeightType::kF32> {
+  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
+    const float4* src = reinterpret_cast<const float4*>(row) + p * (kPart / 4);
+#pragma unroll
+    for (int i = 0; i < kPart / 4; ++i) {
+      const float4 f = src[i];
+      v[4 * i] = f.x;
+      v[4 * i + 1] = f.y;
+      v[4 * i + 2] = f.z;
+      v[4 * i + 3] = f.w;
+    }
+  }
+};
+
+template <>
+struct Format<DeviceWeightType::kF16> {
+  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
+    const uint4* src = reinterpret_cast<const uint4*>(row + p * kPart * 2);
+#pragma unroll
+    for (int i = 0; i < kPart / 8; ++i) {
+      const uint4 bits = src[i];
+      const uint32_t words[4] = {bits.x, bits.y, bits.z, bits.w};
+#pragma unroll
+      for (int w = 0; w < 4; ++w) {
+        v[8 * i + 2 * w] = half_bits_to_float(uint16_t(words[w] & 0xffff));
+        v[8 * i + 2 * w + 1] = half_bits_to_float(uint16_t(words[w] >> 16));
+      }
+    }
+  }
+};
+
+// Q8_0: a 34-byte block of 32: scale d (F16), then 32 int8.
+template <>
+struct Format<DeviceWeightType::kQ8_0> {
+  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
+    const uint8_t* block = row + p * 34;
+    const float d = half_bits_to_float(load_u16(block));
+    uint8_t q[32];
+    load_bytes(block + 2, q);
+#pragma unroll
+    for (int i = 0; i < 32; ++i) v[i] = d * float(int8_t(q[i]));
+  }
+};
+
+// Q4_0: an 18-byte block of 32: scale d, then 16 bytes whose low nibbles are elements 0..15
+// and high nibbles 16..31, each stored + 8.
+template <>
+struct Format<DeviceWeightType::kQ4_0> {
+  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
+    const uint8_t* block = row + p * 18;
+    const float d = half_bits_to_float(load_u16(block));
+    uint8_t q[16];
+    load_bytes(block + 2, q);
+#pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      v[i] = d * float(int(q[i] & 0xf) - 8);
+      v[i + 16] = d * float(int(q[i] >> 4) - 8);
+    }
+  }
+};
+
+// Q4_K: a 144-byte super-block of 256: d and dmin (F16), twelve bytes of 6-bit scales and
+// mins for eight groups of 32, then 128 bytes of nibbles: chunk c's 32 bytes hold group 2c
+// in the low nibbles and group 2c + 1 in the high ones. Element = d*scale*q - dmin*min.
+template <>
+struct Format<DeviceWeightType::kQ4_K> {
+  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
+    const uint8_t* block = row + (p / 8) * 144;
+    const int g = int(p % 8);
+    const float d = half_bits_to_float(load_u16(block));
+    const float dmin = half_bits_to_float(load_u16(block + 2));
+    const uint8_t* scales = block + 4;
+    int scale, min;
+    if (g < 4) {
+      scale = scales[g] & 63;
+      min = scales[g + 4] & 63;
+    } else {
+      scale = (scales[g + 4] & 0xf) | ((scales[g - 4] >> 6) << 4);
+      min = (scales[g + 4] >> 4) | ((scales[g] >> 6) << 4);
+    }
+    const float group_scale = d * float(scale);
+    const float group_min = dmin * float(min);
+    // The chunk starts 16-byte aligned: 144-byte blocks from an aligned row.
+    const uint4* chunk = reinterpret_cast<const uint4*>(block + 16 + 32 * (g / 2));
+    const int shift = (g & 1) * 4;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const uint4 bits = chunk[i];
+      const uint32_t words[4] = {bits.x, bits.y, bits.z, bits.w};
+#pragma unroll
+      for (int w = 0; w < 4; ++w) {
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+          const int q = int((words[w] >> (8 * b + shift)) & 0xf);
+          // Rounded as the CPU rounds it (no fused multiply-add), so decoding is exact.
+          v[16 * i + 4 * w + b] = __fsub_rn(__fmul_rn(group_scale, float(q)), group_min);
+        }
+      }
+    }
+  }
+};
+
+// Q6_K: a 210-byte super-block of 256: 128 bytes of low nibbles, 64 bytes of high bit
+// pairs, sixteen int8 scales (one per 16 elements) and d (F16). Each half of 128 elements
+// has its quarters j = 0..3 in: low nibbles of ql[l] / ql[l + 32], high nibbles of the same,
+// high bits (qh[l] >> 2j) & 3; element = d * scale * (q - 32).
+template <>
+struct Format<DeviceWeightType::kQ6_K> {
+  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
+    const uint8_t* block = row + (p / 8) * 210;
+    const int g = int(p % 8);
+    const int half = g / 4;
+    const int quarter = g % 4;
+    uint8_t low[32];
+    uint8_t high[32];
+    load_bytes(block + 64 * half + 32 * (quarter & 1), low);
+    load_bytes(block + 128 + 32 * half, high);
+    const uint16_t scale_pair = load_u16(block + 192 + 8 * half + 2 * quarter);
+    const float d = half_bits_to_float(load_u16(block + 208));
+    const float scale0 = d * float(int8_t(scale_pair & 0xff));
+    const float scale1 = d * float(int8_t(scale_pair >> 8));
+    const int low_shift = (quarter >> 1) * 4;
+    const int high_shift = 2 * quarter;
+#pragma unroll
+    for (int l = 0; l < 32; ++l) {
+      const int q = int(((low[l] >> low_shift) & 0xf) | (((high[l] >> high_shift) & 3) << 4)) - 32;
+      v[l] = (l < 16 ? scale0 : scale1) * float(q);
+    }
+  }
+};
+
+__device__ inline float warp_sum(float value) {
+#pragma unroll
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) {
+    value += __shfl_xor_sync(0xffffffffu, value, offset);
+  }
+  return value;
+}
+
+__device__ inline float warp_max(float value) {
+#pragma unroll
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) {
+    value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  }
+  return value;
+}
+
+// The sum (or max) over a block's threads; every thread gets it. `scratch` holds a float
+// per warp; the block is a whole number of warps.
+template <bool kMax>
+__device__ float block_reduce(float value, float* scratch) {
+  const int lane = threadIdx.x % kWarp;
+  const int warp = threadIdx.x / kWarp;
+  const int n_warps = blockDim.x / kWarp;
+  value = kMax ? warp_max(value) : warp_sum(value);
+  __syncthreads();  // scratch may still be read from a previous reduction
+  if (lane == 0) scratch[warp] = value;
+  __syncthreads();
+  float total = kMax ? -INFINITY : 0.0f;
+  for (int w = 0; w < n_warps; ++w) total = kMax ? fmaxf(total, scratch[w]) : total + scratch[w];
+  return total;
+}
+
+__device__ inline float dot_part(const float (&v)[kPart], const float* x, int valid,
+                                 bool vector_loads) {
+  float sum = 0.0f;
+  if (valid == kPart && vector_loads) {
+    const float4* x4 = reinterpret_cast<const float4*>(x);
+#pragma unroll
+    for (int i = 0; i < kPart / 4; ++i) {
+      const float4 f = x4[i];
+      sum += v[4 * i] * f.x + v[4 * i + 1] * f.y + v[4 * i + 2] * f.z + v[4 * i + 3] * f.w;
+    }
+  } else {
+    // Unrolled with a guard rather than a loop to `valid`: indexing v with a run-time bound
+    // would put it in local memory for every part, not only the row's last.
+#pragma unroll
+    for (int i = 0; i < kPart; ++i) {
+      if (i < valid) sum += v[i] * x[i];
+    }
+  }
+  return sum;
+}
+
+template <DeviceWeightType T, int kTile>
+__global__ void __launch_bounds__(kRowsPerBlock* kWarp)
+    matmul_kernel(const uint8_t* __restrict__ w, size_t row_bytes, int64_t rows, int64_t cols,
+                  const float* __restrict__ x, int64_t n_tokens, float* __restrict__ y) {
+  const int lane = threadIdx.x % kWarp;
+  const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
+  if (row >= rows) return;
+  const int64_t first_token = int64_t(blockIdx.y) * kTile;
+  const int tokens = int(min64(kTile, n_tokens - first_token));
+  const uint8_t* w_row = w + row * row_bytes;
+  const int64_t n_parts = (cols + kPart - 1) / kPart;
+  const bool vector_loads = cols % 4 == 0;
+  float acc[kTile];
+#pragma unroll
+  for (int t = 0; t < kTile; ++t) acc[t] = 0.0f;
+  for (int64_t p = lane; p < n_parts; p += kWarp) {
+    float v[kPart];
+    Format<T>::part(w_row, p, v);
+    const int valid = int(min64(kPart, cols - p * kPart));
+#pragma unroll
+    for (int t = 0; t < kTile; ++t) {
+      if (t < tokens) {
+        acc[t] += dot_part(v, x + (first_token + t) * cols + p * kPart, valid, vector_loads);
+      }
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < kTile; ++t) {
+    const float sum = warp_sum(acc[t]);
+    if (lane == 0 && t < tokens) y[(first_token + t) * rows + row] = sum;
+  }
+}
+
+template <DeviceWeightType T>
+__global__ void dequantize_kernel(const uint8_t* __restrict__ w, size_t row_bytes, int64_t cols,
+                                  float* __restrict__ out) {
+  const int64_t row = blockIdx.x;
+  const int64_t n_parts = (cols + kPart - 1) / kPart;
+  for (int64_t p = threadIdx.x; p < n_parts; p += blockDim.x) {
+    float v[kPart];
+    Format<T>::part(w + row * row_bytes, p, v);
+    const int valid = int(min64(kPart, cols - p * kPart));
+#pragma unroll
+    for (int i = 0; i < kPart; ++i) {
+      if (i < valid) out[row * cols + p * kPart + i] = v[i];
+    }
+  }
+}
+
+template <DeviceWeightType T, int kTile>
+void matmul_tiled(const DeviceMatrix& w, const float* x, int64_t n_tokens, float* y,
+                  cudaStream_t stream) {
+  const dim3 grid(unsigned((w.rows + kRowsPerBlock - 1) / kRowsPerBlock),
+                  unsigned((n_tokens + kTile - 1) / kTile));
+  matmul_kernel<T, kTile><<<grid, kRowsPerBlock * kWarp, 0, stream>>>(w.data, w.row_bytes, w.rows,
+                                                                      w.cols, x, n_tokens, y);
+}
+
+template <DeviceWeightType T>
+void matmul_of(const DeviceMatrix& w, const float* x, int64_t n_tokens, float* y,
+               cudaStream_t stream) {
+  // The smallest tile that holds the tokens, up to 8 (a prompt goes in tiles of 8).
+  if (n_tokens == 1) return matmul_tiled<T, 1>(w, x, n_tokens, y, stream);
+  if (n_tokens == 2) return matmul_tiled<T, 2>(w, x, n_tokens, y, stream);
+  if (n_tokens <= 4) return matmul_tiled<T, 4>(w, x, n_tokens, y, stream);
+  matmul_tiled<T, 8>(w, x, n_tokens, y, stream);
+}
+
+__global__ void rms_norm_kernel(const float* __restrict__ x, const int32_t* __restrict__ rows,
+                                const float* __restrict__ weight, float* __restrict__ out,
+                                int64_t n, float eps) {
+  __shared__ float scratch[kWarp];
+  const int64_t row = rows ? rows[blockIdx.x] : blockIdx.x;
+  const float* in = x + row * n;
+  float sum = 0.0f;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += in[i] * in[i];
+  sum = block_reduce<false>(sum, scratch);
+  const float scale = 1.0f / sqrtf(sum / float(n) + eps);
+  float* dst = out + int64_t(blockIdx.x) * n;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dst[i] = (in[i] * scale) * weight[i];
+}
+
+__global__ void add_bias_kernel(float* __restrict__ values, const float* __restrict__ bias,
+                                int64_t total, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    values[i] += bias[i % n];
+  }
+}
+
+__global__ void rope_kernel(float* __restrict__ q, float* __restrict__ k,
+                            const DeviceToken* __restrict__ tokens, AttentionShape shape,
+                            int32_t n_rot, float theta_scale, bool neox) {
+  const DeviceToken token = tokens[blockIdx.x];
+  const int half_rot = n_rot / 2;
+  const int heads = shape.n_head + shape.n_head_kv;
+  for (int task = threadIdx.x; task < heads * half_rot; task += blockDim.x) {
+    const int head = task / half_rot;
+    const int i = task % half_rot;
+    float* vec =
+        head < shape.n_head
+            ? q + (int64_t(blockIdx.x) * shape.n_head + head) * shape.head_dim
+            : k + (int64_t(blockIdx.x) * shape.n_head_kv + head - shape.n_head) * shape.head_dim;
+    // The angle grows by repeated multiplication, as the CPU path makes it.
+    float theta = float(token.pos);
+    for (int step = 0; step < i; ++step) theta *= theta_scale;
+    const float c = cosf(theta);
+    const float s = sinf(theta);
+    const int a = neox ? i : 2 * i;
+    const int b = neox ? i + half_rot : 2 * i + 1;
+    const float x0 = vec[a];
+    const float x1 = vec[b];
+    vec[a] = x0 * c - x1 * s;
+    vec[b] = x0 * s + x1 * c;
+  }
+}
+
+template <typename Cache>
+__device__ inline Cache to_cache(float value);
+template <>
+__device__ inline float to_cache<float>(float value) {
+  return value;
+}
+template <>
+__device__ inline __half to_cache<__half>(float value) {
+  return __float2half_rn(value);
+}
+__device__ inline float from_cache(float value) {
+  return value;
+}
+__device__ inline float from_cache(__half value) {
+  return __half2float(value);
+}
+
+__device__ inline int64_t cache_offset(const AttentionShape& shape, int32_t n_ctx, int kv_head,
+                                       int64_t pos) {
+  return ((int64_t(shape.layer) * shape.n_head_kv + kv_head) * n_ctx + pos) * shape.head_dim;
+}
+
+template <typename Cache>
+__global__ void store_kv_kernel(const float* __restrict__ k, const float* __restrict__ v,
+                                const DeviceToken* __restrict__ tokens,
+                                const DeviceCache* __restrict__ caches, AttentionShape shape) {
+  const DeviceToken token = tokens[blockIdx.x];
+  const DeviceCache cache = caches[token.cache];
+  const int n_embd_kv = shape.n_head_kv * shape.head_dim;
+  for (int e = threadIdx.x; e < n_embd_kv; e += blockDim.x) {
+    const int64_t at =
+        cache_offset(shape, cache.n_ctx, e / shape.head_dim, token.pos) + e % shape.head_dim;
+    static_cast<Cache*>(cache.keys)[at] = to_cache<Cache>(k[int64_t(blockIdx.x) * n_embd_kv + e]);
+    static_cast<Cache*>(cache.values)[at] = to_cache<Cache>(v[int64_t(blockIdx.x) * n_embd_kv + e]);
+  }
+}
+
+constexpr int kAttentionThreads = 256;
+constexpr int kAttentionWarps = kAttentionThreads / kWarp;
+constexpr int kMaxHeadDim = 256;
+constexpr int kDimsPerLane = kMaxHeadDim / kWarp;
+
+// One block per (head, token); each warp takes every kAttentionWarps-th position, its lanes
+// the head's dimensions (lane, lane + 32, ...), so each position's key and value are read
+// as one coalesced row. Shared memory: one score per position and each warp's partial
+// weighted sums. The query is rounded to the cache type, as the CPU path rounds it.
+template <typename Cache>
+__global__ void __launch_bounds__(kAttentionThreads)
+    attention_kernel(const float* __restrict__ q, const DeviceToken* __restrict__ tokens,
+                     const DeviceCache* __restrict__ caches, AttentionShape shape,
+                     float* __restrict__ out) {
+  extern __shared__ float shared[];
+  __shared__ float scratch[kWarp];
+  const int head = blockIdx.x;
+  const int64_t t = blockIdx.y;
+  const int lane = threadIdx.x % kWarp;
+  const int warp = threadIdx.x / kWarp;
+  const DeviceToken token = tokens[t];
+  const DeviceCache cache = caches[token.cache];
+  const int head_dim = shape.head_dim;
+  const int kv_head = head / (shape.n_head / shape.n_head_kv);
+  const int n_kv = token.pos + 1;
+  float* scores = shared;
+  float* partial = scores + n_kv;  // [kAttentionWarps][head_dim]
+
+  const float* q_head = q + (t * shape.n_head + head) * head_dim;
+  float query[kDimsPerLane];
+#pragma unroll
+  for (int j = 0; j < kDimsPerLane; ++j) {
+    const int d = lane + j * kWarp;
+    query[j] = d < head_dim ? from_cache(to_cache<Cache>(q_head[d])) : 0.0f;
+  }
+  const Cache* keys =
+      static_cast<const Cache*>(cache.keys) + cache_offset(shape, cache.n_ctx, kv_head, 0);
+  const Cache* values =
+      static_cast<const Cache*>(cache.values) + cache_offset(shape, cache.n_ctx, kv_head, 0);
+  const float scale = 1.0f / sqrtf(float(head_dim));
+
+  float local_max = -INFINITY;
+  for (int pos = warp; pos < n_kv; pos += kAttentionWarps) {
+    const Cache* key = keys + int64_t(pos) * head_dim;
+    float dot = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kDimsPerLane; ++j) {
+      const int d = lane + j * kWarp;
+      if (d < head_dim) dot += query[j] * from_cache(key[d]);
+    }
+    dot = warp_sum(dot) * scale;
+    if (lane == 0) scores[pos] = dot;
+    local_max = fmaxf(local_max, dot);
+  }
+  const float max_score = block_reduce<true>(local_max, scratch);  // syncs: scores are in
+  float local_sum = 0.0f;
+  for (int pos = threadIdx.x; pos < n_kv; pos += blockDim.x) {
+    scores[pos] = expf(scores[pos] - max_score);
+    local_sum += scores[pos];
+  }
+  const float inv_total = 1.0f / block_reduce<false>(local_sum, scratch);
+  for (int pos = threadIdx.x; pos < n_kv; pos += blockDim.x) {
+    scores[pos] = from_cache(to_cache<Cache>(scores[pos] * inv_total));
+  }
+  __syncthreads();
+
+  float sum[kDimsPerLane] = {};
+  for (int pos = warp; pos < n_kv; pos += kAttentionWarps) {
+    const Cache* value = values + int64_t(pos) * head_dim;
+    const float weight = scores[pos];
+#pragma unroll
+    for (int j = 0; j < kDimsPerLane; ++j) {
+      const int d = lane + j * kWarp;
+      if (d < head_dim) sum[j] += weight * from_cache(value[d]);
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < kDimsPerLane; ++j) {
+    const int d = lane + j * kWarp;
+    if (d < head_dim) partial[warp * head_dim + d] = sum[j];
+  }
+  __syncthreads();
+  float* dst = out + (t * shape.n_head + head) * head_dim;
+  for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    float total = 0.0f;
+    for (int w = 0; w < kAttentionWarps; ++w) total += partial[w * head_dim + d];
+    dst[d] = total;
+  }
+}
+
+__global__ void silu_mul_kernel(float* __restrict__ gate, const float* __restrict__ up, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + expf(-g)) * up[i];
+  }
+}
+
+__global__ void add_kernel(float* __restrict__ x, const float* __restrict__ y, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    x[i] += y[i];
+  }
+}
+
+unsigned elementwise_blocks(int64_t n) {
+  return unsigned(std::min<int64_t>((n + 255) / 256, 4096));
+}
+
+}  // namespace
+
+void launch_matmul(const DeviceMatrix& w, const float* x, int64_t n_tokens, float* y,
+                   cudaStream_t stream) {
+  switch (w.type) {
+    case DeviceWeightType::kF32:
+      return matmul_of<DeviceWeightType::kF32>(w, x, n_tokens, y, stream);
+    case DeviceWeightType::kF16:
+      return matmul_of<DeviceWeightType::kF16>(w, x, n_tokens, y, stream);
+    case DeviceWeightType::kQ8_0:
+      return matmul_of<DeviceWeightType::kQ8_0>(w, x, n_tokens, y, stream);
+    case DeviceWeightType::kQ4_0:
+      return matmul_of<DeviceWeightType::kQ4_0>(w, x, n_tokens, y, stream);
+    case DeviceWeightType::kQ4_K:
+      return matmul_of<DeviceWeightType::kQ4_K>(w, x, n_tokens, y, stream);
+    case DeviceWeightType::kQ6_K:
+      return matmul_of<DeviceWeightType::kQ6_K>(w, x, n_tokens, y, stream);
+  }
+}
+
+void launch_dequantize(const DeviceMatrix& w, float* out, cudaStream_t stream) {
+  const unsigned rows = unsigned(w.rows);
+  switch (w.type) {
+    case DeviceWeightType::kF32:
+      return dequantize_kernel<DeviceWeightType::kF32>
+          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
+    case DeviceWeightType::kF16:
+      return dequantize_kernel<DeviceWeightType::kF16>
+          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
+    case DeviceWeightType::kQ8_0:
+      return dequantize_kernel<DeviceWeightType::kQ8_0>
+          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
+    case DeviceWeightType::kQ4_0:
+      return dequantize_kernel<DeviceWeightType::kQ4_0>
+          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
+    case DeviceWeightType::kQ4_K:
+      return dequantize_kernel<DeviceWeightType::kQ4_K>
+          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
+    case DeviceWeightType::kQ6_K:
+      return dequantize_kernel<DeviceWeightType::kQ6_K>
+          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
+  }
+}
+
+void launch_rms_norm(const float* x, const int32_t* rows, const float* weight, float* out,
+                     int64_t n_rows, int64_t n, float eps, cudaStream_t stream) {
+  rms_norm_kernel<<<unsigned(n_rows), 256, 0, stream>>>(x, rows, weight, out, n, eps);
+}
+
+void launch_add_bias(float* values, const float* bias, int64_t n_tokens, int64_t n,
+                     cudaStream_t stream) {
+  add_bias_kernel<<<elementwise_blocks(n_tokens * n), 256, 0, stream>>>(values, bias, n_tokens * n,
+                                                                        n);
+}
+
+void launch_rope(float* q, float* k, const DeviceToken* tokens, int64_t n_tokens,
+                 const AttentionShape& shape, int32_t n_rot, float freq_base, bool neox,
+                 cudaStream_t stream) {
+  // On the host, with the same std::pow the CPU path uses.
+  const float theta_scale = std::pow(freq_base, -2.0f / float(n_rot));
+  rope_kernel<<<unsigned(n_tokens), 256, 0, stream>>>(q, k, tokens, shape, n_rot, theta_scale,
+                                                      neox);
+}
+
+void launch_store_kv(const float* k, const float* v, const DeviceToken* tokens, int64_t n_tokens,
+                     const DeviceCache* caches, const AttentionShape& shape, cudaStream_t stream) {
+  if (shape.f16_cache) {
+    store_kv_kernel<__half><<<unsigned(n_tokens), 256, 0, stream>>>(k, v, tokens, caches, shape);
+  } else {
+    store_kv_kernel<float><<<unsigned(n_tokens), 256, 0, stream>>>(k, v, tokens, caches, shape);
+  }
+}
+
+size_t attention_shared_bytes(int32_t positions, int32_t head_dim) {
+  return sizeof(float) * (size_t(positions) + size_t(kAttentionWarps) * size_t(head_dim));
+}
+
+int32_t attention_max_head_dim() {
+  return kMaxHeadDim;
+}
+
+cudaError_t allow_attention_shared_bytes(size_t block_limit, size_t* dynamic_limit) {
+  // The opt-in limit covers the kernel's static shared memory too.
+  size_t usable = block_limit;
+  for (const void* kernel : {reinterpret_cast<const void*>(attention_kernel<__half>),
+                             reinterpret_cast<const void*>(attention_kernel<float>)}) {
+    cudaFuncAttributes attributes{};
+    cudaError_t status = cudaFuncGetAttributes(&attributes, kernel);
+    if (status != cudaSuccess) return status;
+    usable = std::min(usable, block_limit - attributes.sharedSizeBytes);
+  }
+  for (const void* kernel : {reinterpret_cast<const void*>(attention_kernel<__half>),
+                             reinterpret_cast<const void*>(attention_kernel<float>)}) {
+    cudaError_t status =
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(usable));
+    if (status != cudaSuccess) return status;
+  }
+  *dynamic_limit = usable;
+  return cudaSuccess;
+}
+
+void launch_attention(const float* q, const DeviceToken* tokens, int64_t n_tokens,
+                      const DeviceCache* caches, const AttentionShape& shape, int32_t max_positions,
+                      float* out, cudaStream_t stream) {
+  const dim3 grid(unsigned(shape.n_head), unsigned(n_tokens));
+  const size_t shared = attention_shared_bytes(max_positions, shape.head_dim);
+  if (shape.f16_cache) {
+    attention_kernel<__half>
+        <<<grid, kAttentionThreads, shared, stream>>>(q, tokens, caches, shape, out);
+  } else {
+    attention_kernel<float>
+        <<<grid, kAttentionThreads, shared, stream>>>(q, tokens, caches, shape, out);
+  }
+}
+
+void launch_silu_mul(float* gate, const float* up, int64_t n, cudaStream_t stream) {
+  silu_mul_kernel<<<elementwise_blocks(n), 256, 0, stream>>>(gate, up, n);
+}
+
+void launch_add(float* x, const float* y, int64_t n, cudaStream_t stream) {
+  add_kernel<<<elementwise_blocks(n), 256, 0, stream>>>(x, y, n);
+}
+
+}  // namespace rbee::engine::gpu
