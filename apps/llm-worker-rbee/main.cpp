@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   app.add_option("--model", model_path, "GGUF model file")->required();
   app.add_option("--port", options.port, "port to listen on (0: any free port)")->required();
   app.add_option("--host", options.host, "address to listen on")->capture_default_str();
-  app.add_option("--device", options.device, "device to run on (cpu)")->capture_default_str();
+  app.add_option("--device", options.device, "device to run on: cpu or cuda:N")
+      ->capture_default_str();
   app.add_option("--model-id", options.model_id, "the model's name in requests (default: file)");
   app.add_option("--queen-url", options.queen_url, "where to send heartbeats (none: no beats)");
   app.add_option("--hive-id", options.hive_id, "the hive that started this worker")

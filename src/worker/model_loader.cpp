@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/gpu/cuda_forward.hpp"
+#include "engine/gpu/device_placement.hpp"
 #include "engine/model/vocabulary_loader.hpp"
 
 namespace rbee::worker {
@@ -32,7 +34,8 @@ void report(const LoadOptions& options, double progress) {
 Status prefault_weights(const engine::Model& model, const LoadOptions& options) {
   // The file's tensors the forward pass reads from the mapping (not those it reads from a
   // repacked copy, which is resident already): faulting those in would only double the
-  // resident memory.
+  // resident memory. A model bound for a GPU is never repacked, so that is every matrix: the
+  // very bytes its upload reads, which then come from memory rather than a cold disk.
   std::vector<std::pair<const uint8_t*, size_t>> ranges;
   size_t total = 0;
   for (const auto& tensor : model.gguf().tensors()) {
@@ -87,8 +90,16 @@ Status prefault_weights(const engine::Model& model, const LoadOptions& options) 
 
 Result<LoadedModel> load_model(const std::filesystem::path& path, const LoadOptions& options) {
   report(options, 0);
+  const bool on_cpu = engine::gpu::is_cpu(options.device);
+  if (!on_cpu) {
+    // A GPU that is not there fails the load now, not after gigabytes of weights were read.
+    RBEE_ASSIGN_OR_RETURN(engine::gpu::DeviceName device,
+                          engine::gpu::parse_device_name(options.device));
+    RBEE_RETURN_IF_ERROR(engine::gpu::cuda_free_bytes(device.index));
+  }
   LoadedModel loaded;
-  RBEE_ASSIGN_OR_RETURN(loaded.model, engine::Model::load(path, {.repack = options.repack}));
+  RBEE_ASSIGN_OR_RETURN(loaded.model,
+                        engine::Model::load(path, {.repack = options.repack && on_cpu}));
   auto vocabulary = engine::read_vocabulary(loaded.model->gguf());
   if (!vocabulary) {
     return make_error(vocabulary.error().code, path.string() + ": " + vocabulary.error().message);
@@ -102,7 +113,9 @@ Result<LoadedModel> load_model(const std::filesystem::path& path, const LoadOpti
   loaded.chat_format =
       engine::detect_chat_format(chat_template ? *chat_template : std::string_view());
   report(options, kParsedProgress);
+  // Before the placement: reading the weights is what takes long, and only this reports it.
   RBEE_RETURN_IF_ERROR(prefault_weights(*loaded.model, options));
+  RBEE_RETURN_IF_ERROR(engine::gpu::place_model(*loaded.model, options.device));
   return loaded;
 }
 

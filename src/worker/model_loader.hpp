@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "common/result.hpp"
 #include "engine/chat/chat_template.hpp"
@@ -33,17 +34,23 @@ struct LoadOptions {
   // Loading takes at least this long (a test hook: lets tests watch the loading state).
   std::chrono::milliseconds min_duration{0};
   // engine::ModelOptions::repack: copy matrices into the kernels' faster layout (false: serve
-  // every weight from the mapped file, as several workers of one file may prefer).
+  // every weight from the mapped file, as several workers of one file may prefer). Only on
+  // the CPU: a GPU uploads the weights as the file has them.
   bool repack = true;
+  // Where the forward pass runs: "cpu" or "cuda:N" (engine::gpu::place_model).
+  std::string device = "cpu";
 };
 
 // kNotFound for a missing file; kInvalidArgument (starting with the path) for a file that is
 // not a valid GGUF model of a supported architecture or whose tokenizer is unsupported;
-// kCancelled when `cancelled` turned true.
+// kUnavailable (naming the device) when this build has no CUDA or the GPU is not there, before
+// the weights are read; kResourceExhausted when they do not fit in its memory; kCancelled
+// when `cancelled` turned true.
 Result<LoadedModel> load_model(const std::filesystem::path& path, const LoadOptions& options);
 
-// Reads every page of the model's tensor data (madvise WILLNEED, then one byte per page) in
-// chunks, reporting the fraction done. kCancelled when `cancelled` turned true.
+// Reads every page of the tensor data the forward pass reads from the mapped file (madvise
+// WILLNEED, then one byte per page) in chunks, reporting the fraction done. kCancelled when
+// `cancelled` turned true.
 Status prefault_weights(const engine::Model& model, const LoadOptions& options);
 
 }  // namespace rbee::worker

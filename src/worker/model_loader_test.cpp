@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/test_dir.hpp"
+#include "engine/gpu/cuda_forward.hpp"
 #include "engine/kernels/kernel_table.hpp"
 #include "worker/worker_options.hpp"
 
@@ -45,6 +46,42 @@ TEST(ModelLoaderTest, RepacksUnlessToldNot) {
   const bool has_layout =
       engine::kernels::type_traits(engine::kernels::KernelType::kQ4_0).repack_rows != nullptr;
   EXPECT_EQ(repacked->model->repacked_bytes() > 0, has_layout);
+}
+
+// Without CUDA in this build, or without a GPU, a worker asked for one fails to load with the
+// reason, naming the device, and before it reads the weights.
+TEST(ModelLoaderTest, AMissingGpuFailsTheLoadNamingIt) {
+  if (!std::filesystem::exists(kModels / "stories260K.gguf")) GTEST_SKIP() << "no test models";
+  if (engine::gpu::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is usable here";
+  std::vector<double> progress;
+  LoadOptions options;
+  options.device = "cuda:0";
+  options.on_progress = [&](double p) { progress.push_back(p); };
+  auto loaded = load_model(kModels / "stories260K.gguf", options);
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(loaded.error().message.find("cuda:0"), std::string::npos) << loaded.error().message;
+  if (!engine::gpu::cuda_built()) {
+    EXPECT_NE(loaded.error().message.find("-DRBEE_CUDA=ON"), std::string::npos)
+        << loaded.error().message;
+  }
+  EXPECT_EQ(progress, std::vector<double>{0});
+}
+
+// On a GPU the weights are uploaded as the file has them: never repacked, whatever the
+// options say.
+TEST(ModelLoaderTest, PlacesTheModelOnAGpu) {
+  const auto path = kModels / "rand-llama-q-Q4_0.gguf";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no test models";
+  if (engine::gpu::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device is usable here";
+  LoadOptions options;
+  options.device = "cuda:0";
+  auto loaded = load_model(path, options);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->model->repacked_bytes(), 0u);
+  ASSERT_NE(loaded->model->device(), nullptr);
+  EXPECT_NE(loaded->model->device()->description().find("cuda:0"), std::string::npos);
+  EXPECT_GT(loaded->model->device()->weight_bytes(), 0u);
 }
 
 TEST(ModelLoaderTest, CancelStopsTheLoad) {

@@ -1,5 +1,6 @@
 #include "worker/worker_app.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -22,6 +23,18 @@ http::ServerOptions server_options(const WorkerOptions& options) {
   server.max_body_bytes = kMaxBodyBytes;
   server.n_threads = int(SchedulerOptions{}.max_queue) + options.parallel + kSpareHttpThreads;
   return server;
+}
+
+// Where the forward pass runs and what its weights take there, for the line that says the
+// worker serves.
+std::string describe_placement(const engine::Model& model, const WorkerOptions& options) {
+  if (const engine::DeviceForward* device = model.device()) {
+    return fmt::format("on {}, {} MiB of weights in its memory", device->description(),
+                       device->weight_bytes() >> 20);
+  }
+  return fmt::format("{} threads, {} kernels, {} MiB of weights repacked",
+                     options.effective_threads(), engine::kernels::KernelTable::active().name(),
+                     model.repacked_bytes() >> 20);
 }
 
 }  // namespace
@@ -79,8 +92,9 @@ void WorkerApp::load(std::stop_token stop) {
   load_options.cancelled = [&stop] { return stop.stop_requested(); };
   load_options.min_duration = options_.min_load_time;
   load_options.repack = options_.repack;
+  load_options.device = options_.device;
   auto loaded = load_model(options_.model_path, load_options);
-  const size_t repacked_bytes = loaded ? loaded->model->repacked_bytes() : 0;
+  const std::string placement = loaded ? describe_placement(*loaded->model, options_) : "";
   Status serving = loaded ? service_.start_serving(std::move(*loaded)) : loaded.error();
   if (!serving) {
     if (serving.error().code == ErrorCode::kCancelled) return;
@@ -93,12 +107,8 @@ void WorkerApp::load(std::stop_token stop) {
     request_shutdown_();
     return;
   }
-  log->info(
-      "serving {} as '{}' on {} ({} slots of {} tokens, {} threads, {} kernels, {} MiB of "
-      "weights repacked)",
-      options_.model_path.string(), options_.effective_model_id(), url_, options_.parallel,
-      service_.ctx(), options_.effective_threads(), engine::kernels::KernelTable::active().name(),
-      repacked_bytes >> 20);
+  log->info("serving {} as '{}' on {} ({} slots of {} tokens, {})", options_.model_path.string(),
+            options_.effective_model_id(), url_, options_.parallel, service_.ctx(), placement);
   std::printf("llm-worker-rbee: ready\n");
   std::fflush(stdout);
   if (heartbeat_) heartbeat_->beat_now();

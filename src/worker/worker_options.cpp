@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "engine/gpu/device_placement.hpp"
+
 namespace rbee::worker {
 namespace {
 
@@ -26,10 +28,8 @@ Status WorkerOptions::validate() const {
   if (worker_id.empty()) return invalid("--worker-id is required");
   if (model_path.empty()) return invalid("--model is required");
   if (port < 0 || port > 65535) return invalid("--port must be between 0 and 65535");
-  if (device != "cpu") {
-    return invalid("--device " + device +
-                   ": this worker runs on the CPU only (--device cpu); GPU devices are not "
-                   "supported yet");
+  if (auto parsed = engine::gpu::parse_device_name(device); !parsed) {
+    return invalid("--device: " + parsed.error().message);
   }
   if (parallel < 1 || parallel > 64) return invalid("--parallel must be between 1 and 64");
   if (ctx < 0) return invalid("--ctx must not be negative");

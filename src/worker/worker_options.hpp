@@ -23,7 +23,7 @@ struct WorkerOptions {
   std::string model_id;  // empty: the model file's name without ".gguf"
   std::string host = "127.0.0.1";
   int port = 0;
-  std::string device = "cpu";  // only "cpu" for now
+  std::string device = "cpu";  // or "cuda:N" (engine::gpu::place_model)
   std::string queen_url;       // empty: no heartbeats
   std::string hive_id = "localhost";
   std::filesystem::path token_file;  // empty: the OpenAI endpoints are open (standalone)
@@ -40,8 +40,8 @@ struct WorkerOptions {
   std::string effective_model_id() const;
   // The compute threads to use (threads, or the machine's cores).
   int effective_threads() const;
-  // kInvalidArgument naming the flag: a missing worker id, model or port, a device other than
-  // cpu, a non-positive parallel, a negative ctx, a queen url without a token file.
+  // kInvalidArgument naming the flag: a missing worker id, model or port, a device that is not
+  // cpu or cuda:N, a non-positive parallel, a negative ctx, a queen url without a token file.
   Status validate() const;
 };
 

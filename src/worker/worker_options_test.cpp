@@ -24,11 +24,23 @@ TEST(WorkerOptionsTest, DefaultsAreValid) {
   EXPECT_EQ(options.effective_model_id(), "org/repo:Q8_0");
 }
 
+// Only the name is checked here: whether the GPU is there is for the load to find out.
+TEST(WorkerOptionsTest, AcceptsCudaDevices) {
+  auto options = valid_options();
+  for (const char* device : {"cuda:0", "cuda:3"}) {
+    options.device = device;
+    auto valid = options.validate();
+    EXPECT_TRUE(valid) << device << ": " << valid.error().message;
+  }
+}
+
 TEST(WorkerOptionsTest, MistakesNameTheFlag) {
   const std::vector<std::pair<std::function<void(WorkerOptions&)>, std::string>> cases = {
       {[](WorkerOptions& o) { o.worker_id.clear(); }, "--worker-id"},
       {[](WorkerOptions& o) { o.model_path.clear(); }, "--model"},
-      {[](WorkerOptions& o) { o.device = "cuda:0"; }, "--device"},
+      {[](WorkerOptions& o) { o.device = "gpu"; }, "--device"},
+      {[](WorkerOptions& o) { o.device = "cuda:x"; }, "--device"},
+      {[](WorkerOptions& o) { o.device = "cuda:"; }, "--device"},
       {[](WorkerOptions& o) { o.parallel = 0; }, "--parallel"},
       {[](WorkerOptions& o) { o.ctx = -1; }, "--ctx"},
       {[](WorkerOptions& o) { o.threads = -2; }, "--threads"},

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/test_dir.hpp"
+#include "engine/gpu/cuda_forward.hpp"
 #include "harness.hpp"
 #include "hf_test_server.hpp"
 #include "http/sse.hpp"
@@ -622,11 +623,35 @@ TEST_F(WorkerTest, CorruptModelExits2WithAMessage) {
   EXPECT_NE(result.err.find("missing.gguf"), std::string::npos) << result.err;
 }
 
-TEST_F(WorkerTest, GpuDeviceIsRefusedWithExit2) {
+TEST_F(WorkerTest, MalformedDeviceExits2NamingTheFlag) {
+  Worker worker(model_, {"--device", "gpu"});
+  auto result = worker.command().finish(10s);
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("--device"), std::string::npos) << result.err;
+}
+
+// Without CUDA in this build, or without a GPU, a worker asked for one is a model that does
+// not load: exit 2 and the reason, naming the device.
+TEST_F(WorkerTest, MissingGpuExits2NamingIt) {
+  if (engine::gpu::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is usable here";
   Worker gpu(model_, {"--device", "cuda:0"});
   auto result = gpu.command().finish(10s);
   EXPECT_EQ(result.exit_code, 2);
-  EXPECT_NE(result.err.find("--device"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("cannot load the model: cuda:0"), std::string::npos) << result.err;
+  if (!engine::gpu::cuda_built()) {
+    EXPECT_NE(result.err.find("-DRBEE_CUDA=ON"), std::string::npos) << result.err;
+  }
+}
+
+// The GPU's logits agree with the CPU's to rounding only, so the text is not compared with
+// llama.cpp's.
+TEST_F(WorkerTest, ServesOnAGpu) {
+  if (engine::gpu::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device is usable here";
+  auto worker = start({"--device", "cuda:0", "--parallel", "2"});
+  EXPECT_EQ(worker->info()["device"], "cuda:0");
+  Json response = worker->post_json("/v1/completions", greedy_completion(32));
+  EXPECT_EQ(response["object"], "text_completion");
+  EXPECT_GE(response["usage"]["completion_tokens"].get<int>(), 1) << response.dump();
 }
 
 TEST_F(WorkerTest, TakenPortExits3) {

@@ -5,6 +5,7 @@
 
 #include "engine/gpu/cuda_forward.hpp"
 
+#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -86,6 +87,9 @@ struct DeviceLayout {
   DeviceWeightType type;
   size_t row_bytes;
   bool converted;  // decoded on the CPU at load (a type the kernels do not read)
+  // Blocks of `block_bytes` whose first 2 bytes (the F16 scale) move behind all of the row's
+  // quantized bytes (Q8_0 and Q4_0: see their Format in cuda_kernels.cu); 0 for none.
+  size_t split_block_bytes = 0;
 };
 
 DeviceLayout device_layout(const GgufTensor& tensor) {
@@ -97,9 +101,9 @@ DeviceLayout device_layout(const GgufTensor& tensor) {
     case KernelType::kF16:
       return {DeviceWeightType::kF16, padded * 2, false};
     case KernelType::kQ8_0:
-      return {DeviceWeightType::kQ8_0, cols / 32 * 34, false};
+      return {DeviceWeightType::kQ8_0, round_up(cols / 32 * 34, 16), false, 34};
     case KernelType::kQ4_0:
-      return {DeviceWeightType::kQ4_0, cols / 32 * 18, false};
+      return {DeviceWeightType::kQ4_0, round_up(cols / 32 * 18, 16), false, 18};
     case KernelType::kQ4_K:
       return {DeviceWeightType::kQ4_K, cols / 256 * 144, false};
     case KernelType::kQ6_K:
@@ -117,6 +121,22 @@ Status upload_matrix(const GgufTensor& tensor, const DeviceLayout& layout, uint8
   const int64_t cols = int64_t(tensor.dims[0]);
   const int64_t rows = int64_t(tensor.dims[1]);
   const size_t file_row_bytes = tensor.n_bytes / size_t(rows);
+  if (layout.split_block_bytes > 0) {
+    // Each block's quantized bytes side by side, then the scales.
+    const size_t block = layout.split_block_bytes;
+    const size_t n_blocks = file_row_bytes / block;
+    staging.assign(layout.row_bytes * size_t(rows), 0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* in = tensor.data + size_t(r) * file_row_bytes;
+      uint8_t* out = staging.data() + size_t(r) * layout.row_bytes;
+      for (size_t b = 0; b < n_blocks; ++b) {
+        std::memcpy(out + b * (block - 2), in + b * block + 2, block - 2);
+        std::memcpy(out + n_blocks * (block - 2) + b * 2, in + b * block, 2);
+      }
+    }
+    RBEE_CUDA_TRY(cudaMemcpy(dst, staging.data(), staging.size(), cudaMemcpyHostToDevice));
+    return ok_status();
+  }
   if (!layout.converted) {
     RBEE_CUDA_TRY(cudaMemcpy2D(dst, layout.row_bytes, tensor.data, file_row_bytes, file_row_bytes,
                                size_t(rows), cudaMemcpyHostToDevice));
@@ -186,12 +206,15 @@ struct DeviceLayer {
 // Tokens a forward step takes at most (bounds the scratch memory: about 100 KiB a token for
 // a 1.1B model, plus the logits rows).
 constexpr int64_t kMaxSliceTokens = 512;
+// Tokens from which a product goes through cuBLAS rather than the matrix-vector kernel.
+constexpr int64_t kGemmMinTokens = 16;
 
 class CudaForward final : public DeviceForward {
  public:
   CudaForward(const Model& model, int index) : model_(model), index_(index) {}
   ~CudaForward() override {
     caches_.clear();
+    if (blas_) cublasDestroy(blas_);
     if (stream_) cudaStreamDestroy(stream_);
   }
 
@@ -201,6 +224,10 @@ class CudaForward final : public DeviceForward {
     RBEE_CUDA_TRY(cudaGetDeviceProperties(&props, index_));
     description_ = "cuda:" + std::to_string(index_) + " (" + props.name + ")";
     RBEE_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    if (cublasCreate(&blas_) != CUBLAS_STATUS_SUCCESS ||
+        cublasSetStream(blas_, stream_) != CUBLAS_STATUS_SUCCESS) {
+      return Error{ErrorCode::kInternal, description_ + ": cuBLAS would not start"};
+    }
     const ModelHParams& hp = model_.hparams();
     if (hp.head_dim() > attention_max_head_dim()) {
       return Error{ErrorCode::kInvalidArgument,
@@ -392,6 +419,28 @@ class CudaForward final : public DeviceForward {
     return ok_status();
   }
 
+  // y[t] = w x[t] for n tokens. A few tokens go through the matrix-vector kernel, which reads
+  // the weights as stored; from kGemmMinTokens on, the matrix is decoded to floats once and
+  // multiplied by cuBLAS (FP32, no TF32), which reuses each weight for every token.
+  Status multiply(const DeviceMatrix& w, const float* x, int64_t n, float* y) {
+    if (n < kGemmMinTokens) {
+      launch_matmul(w, x, n, y, stream_);
+      return ok_status();
+    }
+    RBEE_RETURN_IF_ERROR(decoded_.reserve(size_t(w.rows * w.cols) * sizeof(float)));
+    launch_dequantize(w, decoded_.get<float>(), stream_);
+    const float one = 1.0f, zero = 0.0f;
+    // Column-major view: the weights are cols x rows, the tokens cols x n, y rows x n.
+    const cublasStatus_t status =
+        cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(w.rows), int(n), int(w.cols), &one,
+                    decoded_.get<float>(), int(w.cols), x, int(w.cols), &zero, y, int(w.rows));
+    if (status != CUBLAS_STATUS_SUCCESS) {
+      return Error{ErrorCode::kInternal, description_ + ": cublasSgemm failed (status " +
+                                             std::to_string(int(status)) + ")"};
+    }
+    return ok_status();
+  }
+
   // Scratch for n tokens of which m want logits.
   Status reserve_scratch(int64_t n, int64_t m) {
     const ModelHParams& hp = model_.hparams();
@@ -471,9 +520,9 @@ class CudaForward final : public DeviceForward {
       const DeviceLayer& w = layers_[size_t(l)];
       shape.layer = int32_t(l);
       launch_rms_norm(x, nullptr, w.attn_norm, cur, n, hp.n_embd, hp.rms_eps, stream_);
-      launch_matmul(w.wq, cur, n, q, stream_);
-      launch_matmul(w.wk, cur, n, k, stream_);
-      launch_matmul(w.wv, cur, n, v, stream_);
+      RBEE_RETURN_IF_ERROR(multiply(w.wq, cur, n, q));
+      RBEE_RETURN_IF_ERROR(multiply(w.wk, cur, n, k));
+      RBEE_RETURN_IF_ERROR(multiply(w.wv, cur, n, v));
       if (w.bq) {
         launch_add_bias(q, w.bq, n, hp.n_embd, stream_);
         launch_add_bias(k, w.bk, n, hp.n_embd_kv(), stream_);
@@ -483,20 +532,20 @@ class CudaForward final : public DeviceForward {
                   stream_);
       launch_store_kv(k, v, token_info, n, caches, shape, stream_);
       launch_attention(q, token_info, n, caches, shape, max_positions, attn, stream_);
-      launch_matmul(w.wo, attn, n, proj, stream_);
+      RBEE_RETURN_IF_ERROR(multiply(w.wo, attn, n, proj));
       launch_add(x, proj, n * hp.n_embd, stream_);
       launch_rms_norm(x, nullptr, w.ffn_norm, cur, n, hp.n_embd, hp.rms_eps, stream_);
-      launch_matmul(w.gate, cur, n, gate, stream_);
-      launch_matmul(w.up, cur, n, up, stream_);
+      RBEE_RETURN_IF_ERROR(multiply(w.gate, cur, n, gate));
+      RBEE_RETURN_IF_ERROR(multiply(w.up, cur, n, up));
       launch_silu_mul(gate, up, n * hp.n_ff, stream_);
-      launch_matmul(w.down, gate, n, proj, stream_);
+      RBEE_RETURN_IF_ERROR(multiply(w.down, gate, n, proj));
       launch_add(x, proj, n * hp.n_embd, stream_);
     }
     RBEE_CUDA_TRY(cudaGetLastError());
     if (m > 0) {
       launch_rms_norm(x, rows_.get<int32_t>(), output_norm_, cur, m, hp.n_embd, hp.rms_eps,
                       stream_);
-      launch_matmul(output_, cur, m, logits_.get<float>(), stream_);
+      RBEE_RETURN_IF_ERROR(multiply(output_, cur, m, logits_.get<float>()));
       RBEE_CUDA_TRY(cudaGetLastError());
       RBEE_CUDA_TRY(cudaMemcpyAsync(host_logits_.get<float>(), logits_.get(),
                                     size_t(m * hp.n_vocab) * sizeof(float), cudaMemcpyDeviceToHost,
@@ -518,6 +567,8 @@ class CudaForward final : public DeviceForward {
   const int index_;
   std::string description_;
   cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  DeviceBuffer decoded_;  // a matrix decoded to floats for cuBLAS
   int64_t max_positions_ = 0;
   std::mutex mutex_;
   DeviceBuffer weights_;

@@ -15,7 +15,7 @@ namespace rbee::engine::gpu {
 namespace {
 
 constexpr int kWarp = 32;
-constexpr int kRowsPerBlock = 4;  // warps of the matrix kernel, one row each
+constexpr int kRowsPerBlock = 8;  // warps of the matrix kernel, one row each
 constexpr int kPart = 32;         // elements a lane decodes at once
 
 __device__ inline int64_t min64(int64_t a, int64_t b) {
@@ -47,7 +47,7 @@ struct Format;
 
 template <>
 struct Format<DeviceWeightType::kF32> {
-  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
+  __device__ static void part(const uint8_t* row, int64_t n_parts, int64_t p, float (&v)[kPart]) {
     const float4* src = reinterpret_cast<const float4*>(row) + p * (kPart / 4);
 #pragma unroll
     for (int i = 0; i < kPart / 4; ++i) {
@@ -62,7 +62,7 @@ struct Format<DeviceWeightType::kF32> {
 
 template <>
 struct Format<DeviceWeightType::kF16> {
-  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
+  __device__ static void part(const uint8_t* row, int64_t n_parts, int64_t p, float (&v)[kPart]) {
     const uint4* src = reinterpret_cast<const uint4*>(row + p * kPart * 2);
 #pragma unroll
     for (int i = 0; i < kPart / 8; ++i) {
@@ -77,32 +77,46 @@ struct Format<DeviceWeightType::kF16> {
   }
 };
 
-// Q8_0: a 34-byte block of 32: scale d (F16), then 32 int8.
+// Q8_0 rows on the device: every block's 32 int8 first (32 bytes each, so one block is two
+// aligned 16-byte loads), then every block's scale d (F16). The file interleaves them in
+// 34-byte blocks; the upload splits them.
 template <>
 struct Format<DeviceWeightType::kQ8_0> {
-  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
-    const uint8_t* block = row + p * 34;
-    const float d = half_bits_to_float(load_u16(block));
-    uint8_t q[32];
-    load_bytes(block + 2, q);
+  __device__ static void part(const uint8_t* row, int64_t n_parts, int64_t p, float (&v)[kPart]) {
+    const uint4* qs = reinterpret_cast<const uint4*>(row + p * 32);
+    const float d = half_bits_to_float(load_u16(row + n_parts * 32 + p * 2));
 #pragma unroll
-    for (int i = 0; i < 32; ++i) v[i] = d * float(int8_t(q[i]));
+    for (int i = 0; i < 2; ++i) {
+      const uint4 bits = qs[i];
+      const uint32_t words[4] = {bits.x, bits.y, bits.z, bits.w};
+#pragma unroll
+      for (int w = 0; w < 4; ++w) {
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+          v[16 * i + 4 * w + b] = d * float(int8_t(uint8_t(words[w] >> (8 * b))));
+        }
+      }
+    }
   }
 };
 
-// Q4_0: an 18-byte block of 32: scale d, then 16 bytes whose low nibbles are elements 0..15
-// and high nibbles 16..31, each stored + 8.
+// Q4_0 rows on the device: every block's 16 bytes of nibbles first (one aligned 16-byte load
+// a block), then every block's scale d. A block's byte j holds element j in its low nibble
+// and element j + 16 in its high one, each stored + 8.
 template <>
 struct Format<DeviceWeightType::kQ4_0> {
-  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
-    const uint8_t* block = row + p * 18;
-    const float d = half_bits_to_float(load_u16(block));
-    uint8_t q[16];
-    load_bytes(block + 2, q);
+  __device__ static void part(const uint8_t* row, int64_t n_parts, int64_t p, float (&v)[kPart]) {
+    const uint4 bits = *reinterpret_cast<const uint4*>(row + p * 16);
+    const float d = half_bits_to_float(load_u16(row + n_parts * 16 + p * 2));
+    const uint32_t words[4] = {bits.x, bits.y, bits.z, bits.w};
 #pragma unroll
-    for (int i = 0; i < 16; ++i) {
-      v[i] = d * float(int(q[i] & 0xf) - 8);
-      v[i + 16] = d * float(int(q[i] >> 4) - 8);
+    for (int w = 0; w < 4; ++w) {
+#pragma unroll
+      for (int b = 0; b < 4; ++b) {
+        const uint32_t byte = (words[w] >> (8 * b)) & 0xff;
+        v[4 * w + b] = d * float(int(byte & 0xf) - 8);
+        v[4 * w + b + 16] = d * float(int(byte >> 4) - 8);
+      }
     }
   }
 };
@@ -112,7 +126,7 @@ struct Format<DeviceWeightType::kQ4_0> {
 // in the low nibbles and group 2c + 1 in the high ones. Element = d*scale*q - dmin*min.
 template <>
 struct Format<DeviceWeightType::kQ4_K> {
-  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
+  __device__ static void part(const uint8_t* row, int64_t n_parts, int64_t p, float (&v)[kPart]) {
     const uint8_t* block = row + (p / 8) * 144;
     const int g = int(p % 8);
     const float d = half_bits_to_float(load_u16(block));
@@ -154,7 +168,7 @@ struct Format<DeviceWeightType::kQ4_K> {
 // high bits (qh[l] >> 2j) & 3; element = d * scale * (q - 32).
 template <>
 struct Format<DeviceWeightType::kQ6_K> {
-  __device__ static void part(const uint8_t* row, int64_t p, float (&v)[kPart]) {
+  __device__ static void part(const uint8_t* row, int64_t n_parts, int64_t p, float (&v)[kPart]) {
     const uint8_t* block = row + (p / 8) * 210;
     const int g = int(p % 8);
     const int half = g / 4;
@@ -209,57 +223,59 @@ __device__ float block_reduce(float value, float* scratch) {
   return total;
 }
 
-__device__ inline float dot_part(const float (&v)[kPart], const float* x, int valid,
-                                 bool vector_loads) {
-  float sum = 0.0f;
-  if (valid == kPart && vector_loads) {
-    const float4* x4 = reinterpret_cast<const float4*>(x);
-#pragma unroll
-    for (int i = 0; i < kPart / 4; ++i) {
-      const float4 f = x4[i];
-      sum += v[4 * i] * f.x + v[4 * i + 1] * f.y + v[4 * i + 2] * f.z + v[4 * i + 3] * f.w;
-    }
-  } else {
-    // Unrolled with a guard rather than a loop to `valid`: indexing v with a run-time bound
-    // would put it in local memory for every part, not only the row's last.
-#pragma unroll
-    for (int i = 0; i < kPart; ++i) {
-      if (i < valid) sum += v[i] * x[i];
-    }
-  }
-  return sum;
-}
+// Columns of the activations staged in shared memory at a time: one part for each lane.
+constexpr int kChunkColumns = kPart * kWarp;
+// Staged as [token][element k of a part][part], a part's elements 33 floats apart, so that
+// the lanes (one part each) read consecutive words and the staging writes hit distinct banks.
+constexpr int kChunkStride = kWarp + 1;
 
 template <DeviceWeightType T, int kTile>
 __global__ void __launch_bounds__(kRowsPerBlock* kWarp)
     matmul_kernel(const uint8_t* __restrict__ w, size_t row_bytes, int64_t rows, int64_t cols,
                   const float* __restrict__ x, int64_t n_tokens, float* __restrict__ y) {
+  __shared__ float chunk[kTile * kPart * kChunkStride];
   const int lane = threadIdx.x % kWarp;
   const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
-  if (row >= rows) return;
+  const bool has_row = row < rows;  // every warp stages and syncs; only these compute
   const int64_t first_token = int64_t(blockIdx.y) * kTile;
   const int tokens = int(min64(kTile, n_tokens - first_token));
-  const uint8_t* w_row = w + row * row_bytes;
+  const uint8_t* w_row = w + (has_row ? row : 0) * row_bytes;
   const int64_t n_parts = (cols + kPart - 1) / kPart;
-  const bool vector_loads = cols % 4 == 0;
   float acc[kTile];
 #pragma unroll
   for (int t = 0; t < kTile; ++t) acc[t] = 0.0f;
-  for (int64_t p = lane; p < n_parts; p += kWarp) {
+  for (int64_t first_col = 0; first_col < cols; first_col += kChunkColumns) {
+    __syncthreads();  // the previous chunk is read
+    for (int i = threadIdx.x; i < kTile * kChunkColumns; i += blockDim.x) {
+      const int t = i / kChunkColumns;
+      const int c = i % kChunkColumns;
+      const int64_t col = first_col + c;
+      chunk[t * kPart * kChunkStride + (c % kPart) * kChunkStride + c / kPart] =
+          t < tokens && col < cols ? x[(first_token + t) * cols + col] : 0.0f;
+    }
+    __syncthreads();
+    const int64_t p = first_col / kPart + lane;
+    if (!has_row || p >= n_parts) continue;
+    // F32 and F16 rows are padded with zeros past `cols`, as the staged activations are, so
+    // a row's last part adds only zeros there.
     float v[kPart];
-    Format<T>::part(w_row, p, v);
-    const int valid = int(min64(kPart, cols - p * kPart));
+    Format<T>::part(w_row, n_parts, p, v);
 #pragma unroll
     for (int t = 0; t < kTile; ++t) {
-      if (t < tokens) {
-        acc[t] += dot_part(v, x + (first_token + t) * cols + p * kPart, valid, vector_loads);
+      const float* xt = chunk + t * kPart * kChunkStride + lane;
+      float sum = 0.0f;
+#pragma unroll
+      for (int i = 0; i < kPart; i += 4) {
+        sum += v[i] * xt[i * kChunkStride] + v[i + 1] * xt[(i + 1) * kChunkStride] +
+               v[i + 2] * xt[(i + 2) * kChunkStride] + v[i + 3] * xt[(i + 3) * kChunkStride];
       }
+      acc[t] += sum;
     }
   }
 #pragma unroll
   for (int t = 0; t < kTile; ++t) {
     const float sum = warp_sum(acc[t]);
-    if (lane == 0 && t < tokens) y[(first_token + t) * rows + row] = sum;
+    if (has_row && lane == 0 && t < tokens) y[(first_token + t) * rows + row] = sum;
   }
 }
 
@@ -270,11 +286,20 @@ __global__ void dequantize_kernel(const uint8_t* __restrict__ w, size_t row_byte
   const int64_t n_parts = (cols + kPart - 1) / kPart;
   for (int64_t p = threadIdx.x; p < n_parts; p += blockDim.x) {
     float v[kPart];
-    Format<T>::part(w + row * row_bytes, p, v);
+    Format<T>::part(w + row * row_bytes, n_parts, p, v);
     const int valid = int(min64(kPart, cols - p * kPart));
+    float* dst = out + row * cols + p * kPart;
+    if (valid == kPart && cols % 4 == 0) {
 #pragma unroll
-    for (int i = 0; i < kPart; ++i) {
-      if (i < valid) out[row * cols + p * kPart + i] = v[i];
+      for (int i = 0; i < kPart / 4; ++i) {
+        reinterpret_cast<float4*>(dst)[i] =
+            make_float4(v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3]);
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < kPart; ++i) {
+        if (i < valid) dst[i] = v[i];
+      }
     }
   }
 }
@@ -384,15 +409,41 @@ __global__ void store_kv_kernel(const float* __restrict__ k, const float* __rest
   }
 }
 
+// A key row (head_dim elements of the cache type) dotted with the query.
+__device__ inline float key_dot(const float* key, const float* query, int head_dim) {
+  float dot = 0.0f;
+  for (int d = 0; d < head_dim; ++d) dot += query[d] * key[d];
+  return dot;
+}
+
+__device__ inline float key_dot(const __half* key, const float* query, int head_dim) {
+  float dot = 0.0f;
+  if (head_dim % 8 == 0) {
+    for (int d = 0; d < head_dim; d += 8) {
+      const uint4 bits = *reinterpret_cast<const uint4*>(key + d);
+      const uint32_t words[4] = {bits.x, bits.y, bits.z, bits.w};
+#pragma unroll
+      for (int w = 0; w < 4; ++w) {
+        const float2 pair = __half22float2(*reinterpret_cast<const __half2*>(&words[w]));
+        dot += query[d + 2 * w] * pair.x + query[d + 2 * w + 1] * pair.y;
+      }
+    }
+  } else {
+    for (int d = 0; d < head_dim; ++d) dot += query[d] * __half2float(key[d]);
+  }
+  return dot;
+}
+
 constexpr int kAttentionThreads = 256;
 constexpr int kAttentionWarps = kAttentionThreads / kWarp;
 constexpr int kMaxHeadDim = 256;
 constexpr int kDimsPerLane = kMaxHeadDim / kWarp;
 
-// One block per (head, token); each warp takes every kAttentionWarps-th position, its lanes
-// the head's dimensions (lane, lane + 32, ...), so each position's key and value are read
-// as one coalesced row. Shared memory: one score per position and each warp's partial
-// weighted sums. The query is rounded to the cache type, as the CPU path rounds it.
+// One block per (head, token). For the weighted sum of values each warp takes every
+// kAttentionWarps-th position and its lanes the head's dimensions (lane, lane + 32, ...), so
+// each value row is read as one coalesced load. Shared memory: one score per position, then
+// the query (rounded to the cache type, as the CPU path rounds it) and later each warp's
+// partial sums.
 template <typename Cache>
 __global__ void __launch_bounds__(kAttentionThreads)
     attention_kernel(const float* __restrict__ q, const DeviceToken* __restrict__ tokens,
@@ -413,29 +464,23 @@ __global__ void __launch_bounds__(kAttentionThreads)
   float* partial = scores + n_kv;  // [kAttentionWarps][head_dim]
 
   const float* q_head = q + (t * shape.n_head + head) * head_dim;
-  float query[kDimsPerLane];
-#pragma unroll
-  for (int j = 0; j < kDimsPerLane; ++j) {
-    const int d = lane + j * kWarp;
-    query[j] = d < head_dim ? from_cache(to_cache<Cache>(q_head[d])) : 0.0f;
-  }
   const Cache* keys =
       static_cast<const Cache*>(cache.keys) + cache_offset(shape, cache.n_ctx, kv_head, 0);
   const Cache* values =
       static_cast<const Cache*>(cache.values) + cache_offset(shape, cache.n_ctx, kv_head, 0);
   const float scale = 1.0f / sqrtf(float(head_dim));
 
+  // Scores: a thread per position, each reading its key row whole (16-byte loads of an F16
+  // cache), so every position's load is in flight at once.
+  float* query_shared = partial;  // free until the weighted sums
+  for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    query_shared[d] = from_cache(to_cache<Cache>(q_head[d]));
+  }
+  __syncthreads();
   float local_max = -INFINITY;
-  for (int pos = warp; pos < n_kv; pos += kAttentionWarps) {
-    const Cache* key = keys + int64_t(pos) * head_dim;
-    float dot = 0.0f;
-#pragma unroll
-    for (int j = 0; j < kDimsPerLane; ++j) {
-      const int d = lane + j * kWarp;
-      if (d < head_dim) dot += query[j] * from_cache(key[d]);
-    }
-    dot = warp_sum(dot) * scale;
-    if (lane == 0) scores[pos] = dot;
+  for (int pos = threadIdx.x; pos < n_kv; pos += blockDim.x) {
+    const float dot = key_dot(keys + int64_t(pos) * head_dim, query_shared, head_dim) * scale;
+    scores[pos] = dot;
     local_max = fmaxf(local_max, dot);
   }
   const float max_score = block_reduce<true>(local_max, scratch);  // syncs: scores are in
@@ -451,6 +496,7 @@ __global__ void __launch_bounds__(kAttentionThreads)
   __syncthreads();
 
   float sum[kDimsPerLane] = {};
+#pragma unroll 4
   for (int pos = warp; pos < n_kv; pos += kAttentionWarps) {
     const Cache* value = values + int64_t(pos) * head_dim;
     const float weight = scores[pos];
