@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -196,6 +197,10 @@ Status select_device(int index) {
 
 struct DeviceLayer {
   DeviceMatrix wq, wk, wv, wo, gate, up, down;
+  // Q, K and V (gate and up) as one matrix where the upload put them back to back with one
+  // layout: a single token's products are then one launch, its results side by side.
+  // data is nullptr where they are not.
+  DeviceMatrix qkv, gate_up;
   const float* attn_norm = nullptr;
   const float* ffn_norm = nullptr;
   const float* bq = nullptr;  // qwen2 only
@@ -412,6 +417,8 @@ class CudaForward final : public DeviceForward {
         layer.bk = vector(plan.bk);
         layer.bv = vector(plan.bv);
       }
+      layer.qkv = stacked({layer.wq, layer.wk, layer.wv});
+      layer.gate_up = stacked({layer.gate, layer.up});
       layers_.push_back(layer);
     }
     output_ = matrix(&model_.output());
@@ -441,18 +448,34 @@ class CudaForward final : public DeviceForward {
     return ok_status();
   }
 
+  // The matrices as one, when they lie back to back in one layout (see DeviceLayer).
+  static DeviceMatrix stacked(std::initializer_list<DeviceMatrix> parts) {
+    DeviceMatrix all = *parts.begin();
+    all.rows = 0;
+    for (const DeviceMatrix& part : parts) {
+      if (part.type != all.type || part.row_bytes != all.row_bytes || part.cols != all.cols ||
+          part.data != all.data + size_t(all.rows) * all.row_bytes) {
+        return DeviceMatrix{};
+      }
+      all.rows += part.rows;
+    }
+    return all;
+  }
+
   // Scratch for n tokens of which m want logits.
   Status reserve_scratch(int64_t n, int64_t m) {
     const ModelHParams& hp = model_.hparams();
     const size_t f = sizeof(float);
     RBEE_RETURN_IF_ERROR(x_.reserve(size_t(n * hp.n_embd) * f));
     RBEE_RETURN_IF_ERROR(cur_.reserve(size_t(n * hp.n_embd) * f));
-    RBEE_RETURN_IF_ERROR(q_.reserve(size_t(n * hp.n_embd) * f));
+    // One token's Q, K and V (gate and up) may come side by side from one product.
+    RBEE_RETURN_IF_ERROR(
+        q_.reserve(size_t(std::max(n * hp.n_embd, hp.n_embd + 2 * hp.n_embd_kv())) * f));
     RBEE_RETURN_IF_ERROR(k_.reserve(size_t(n * hp.n_embd_kv()) * f));
     RBEE_RETURN_IF_ERROR(v_.reserve(size_t(n * hp.n_embd_kv()) * f));
     RBEE_RETURN_IF_ERROR(attn_.reserve(size_t(n * hp.n_embd) * f));
     RBEE_RETURN_IF_ERROR(proj_.reserve(size_t(n * hp.n_embd) * f));
-    RBEE_RETURN_IF_ERROR(gate_.reserve(size_t(n * hp.n_ff) * f));
+    RBEE_RETURN_IF_ERROR(gate_.reserve(size_t(std::max(n, int64_t(2)) * hp.n_ff) * f));
     RBEE_RETURN_IF_ERROR(up_.reserve(size_t(n * hp.n_ff) * f));
     RBEE_RETURN_IF_ERROR(logits_.reserve(size_t(std::max<int64_t>(m, 1) * hp.n_vocab) * f));
     RBEE_RETURN_IF_ERROR(tokens_.reserve(size_t(n) * sizeof(DeviceToken)));
@@ -506,40 +529,59 @@ class CudaForward final : public DeviceForward {
     float* x = x_.get<float>();
     float* cur = cur_.get<float>();
     float* q = q_.get<float>();
-    float* k = k_.get<float>();
-    float* v = v_.get<float>();
+    float* const k_rows = k_.get<float>();
+    float* const v_rows = v_.get<float>();
     float* attn = attn_.get<float>();
     float* proj = proj_.get<float>();
     float* gate = gate_.get<float>();
-    float* up = up_.get<float>();
+    float* const up_rows = up_.get<float>();
     const auto* token_info = tokens_.get<DeviceToken>();
     const auto* caches = caches_view_.get<DeviceCache>();
     AttentionShape shape{int32_t(hp.n_head), int32_t(hp.n_head_kv), int32_t(hp.head_dim()), 0,
                          f16_cache};
+    // Each residual add is fused with the norm that follows it (the next layer's attention
+    // norm, or this layer's FFN norm); the first layer's norm has none before it.
+    launch_rms_norm(x, nullptr, layers_[0].attn_norm, cur, n, hp.n_embd, hp.rms_eps, stream_);
     for (int64_t l = 0; l < hp.n_layer; ++l) {
       const DeviceLayer& w = layers_[size_t(l)];
       shape.layer = int32_t(l);
-      launch_rms_norm(x, nullptr, w.attn_norm, cur, n, hp.n_embd, hp.rms_eps, stream_);
-      RBEE_RETURN_IF_ERROR(multiply(w.wq, cur, n, q));
-      RBEE_RETURN_IF_ERROR(multiply(w.wk, cur, n, k));
-      RBEE_RETURN_IF_ERROR(multiply(w.wv, cur, n, v));
+      float* k = k_rows;
+      float* v = v_rows;
+      float* up = up_rows;
+      if (n == 1 && w.qkv.data) {
+        RBEE_RETURN_IF_ERROR(multiply(w.qkv, cur, n, q));
+        k = q + hp.n_embd;
+        v = k + hp.n_embd_kv();
+      } else {
+        RBEE_RETURN_IF_ERROR(multiply(w.wq, cur, n, q));
+        RBEE_RETURN_IF_ERROR(multiply(w.wk, cur, n, k));
+        RBEE_RETURN_IF_ERROR(multiply(w.wv, cur, n, v));
+      }
       if (w.bq) {
         launch_add_bias(q, w.bq, n, hp.n_embd, stream_);
         launch_add_bias(k, w.bk, n, hp.n_embd_kv(), stream_);
         launch_add_bias(v, w.bv, n, hp.n_embd_kv(), stream_);
       }
-      launch_rope(q, k, token_info, n, shape, int32_t(hp.n_rot), hp.rope_freq_base, hp.rope_neox(),
-                  stream_);
-      launch_store_kv(k, v, token_info, n, caches, shape, stream_);
+      launch_rope_and_store(q, k, v, token_info, n, caches, shape, int32_t(hp.n_rot),
+                            hp.rope_freq_base, hp.rope_neox(), stream_);
       launch_attention(q, token_info, n, caches, shape, max_positions, attn, stream_);
       RBEE_RETURN_IF_ERROR(multiply(w.wo, attn, n, proj));
-      launch_add(x, proj, n * hp.n_embd, stream_);
-      launch_rms_norm(x, nullptr, w.ffn_norm, cur, n, hp.n_embd, hp.rms_eps, stream_);
-      RBEE_RETURN_IF_ERROR(multiply(w.gate, cur, n, gate));
-      RBEE_RETURN_IF_ERROR(multiply(w.up, cur, n, up));
+      launch_add_rms_norm(x, proj, w.ffn_norm, cur, n, hp.n_embd, hp.rms_eps, stream_);
+      if (n == 1 && w.gate_up.data) {
+        RBEE_RETURN_IF_ERROR(multiply(w.gate_up, cur, n, gate));
+        up = gate + hp.n_ff;
+      } else {
+        RBEE_RETURN_IF_ERROR(multiply(w.gate, cur, n, gate));
+        RBEE_RETURN_IF_ERROR(multiply(w.up, cur, n, up));
+      }
       launch_silu_mul(gate, up, n * hp.n_ff, stream_);
       RBEE_RETURN_IF_ERROR(multiply(w.down, gate, n, proj));
-      launch_add(x, proj, n * hp.n_embd, stream_);
+      if (l + 1 < hp.n_layer) {
+        launch_add_rms_norm(x, proj, layers_[size_t(l + 1)].attn_norm, cur, n, hp.n_embd,
+                            hp.rms_eps, stream_);
+      } else {
+        launch_add(x, proj, n * hp.n_embd, stream_);
+      }
     }
     RBEE_CUDA_TRY(cudaGetLastError());
     if (m > 0) {

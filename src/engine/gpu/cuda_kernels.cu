@@ -323,6 +323,25 @@ void matmul_of(const DeviceMatrix& w, const float* x, int64_t n_tokens, float* y
   matmul_tiled<T, 8>(w, x, n_tokens, y, stream);
 }
 
+// x += y, then out = RMSNorm(x) * weight, a row per block: each thread norms the elements it
+// added, so no barrier is needed between the two.
+__global__ void add_rms_norm_kernel(float* __restrict__ x, const float* __restrict__ y,
+                                    const float* __restrict__ weight, float* __restrict__ out,
+                                    int64_t n, float eps) {
+  __shared__ float scratch[kWarp];
+  float* row = x + int64_t(blockIdx.x) * n;
+  const float* add = y + int64_t(blockIdx.x) * n;
+  float sum = 0.0f;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    row[i] += add[i];
+    sum += row[i] * row[i];
+  }
+  sum = block_reduce<false>(sum, scratch);
+  const float scale = 1.0f / sqrtf(sum / float(n) + eps);
+  float* dst = out + int64_t(blockIdx.x) * n;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dst[i] = (row[i] * scale) * weight[i];
+}
+
 __global__ void rms_norm_kernel(const float* __restrict__ x, const int32_t* __restrict__ rows,
                                 const float* __restrict__ weight, float* __restrict__ out,
                                 int64_t n, float eps) {
@@ -342,33 +361,6 @@ __global__ void add_bias_kernel(float* __restrict__ values, const float* __restr
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += int64_t(gridDim.x) * blockDim.x) {
     values[i] += bias[i % n];
-  }
-}
-
-__global__ void rope_kernel(float* __restrict__ q, float* __restrict__ k,
-                            const DeviceToken* __restrict__ tokens, AttentionShape shape,
-                            int32_t n_rot, float theta_scale, bool neox) {
-  const DeviceToken token = tokens[blockIdx.x];
-  const int half_rot = n_rot / 2;
-  const int heads = shape.n_head + shape.n_head_kv;
-  for (int task = threadIdx.x; task < heads * half_rot; task += blockDim.x) {
-    const int head = task / half_rot;
-    const int i = task % half_rot;
-    float* vec =
-        head < shape.n_head
-            ? q + (int64_t(blockIdx.x) * shape.n_head + head) * shape.head_dim
-            : k + (int64_t(blockIdx.x) * shape.n_head_kv + head - shape.n_head) * shape.head_dim;
-    // The angle grows by repeated multiplication, as the CPU path makes it.
-    float theta = float(token.pos);
-    for (int step = 0; step < i; ++step) theta *= theta_scale;
-    const float c = cosf(theta);
-    const float s = sinf(theta);
-    const int a = neox ? i : 2 * i;
-    const int b = neox ? i + half_rot : 2 * i + 1;
-    const float x0 = vec[a];
-    const float x1 = vec[b];
-    vec[a] = x0 * c - x1 * s;
-    vec[b] = x0 * s + x1 * c;
   }
 }
 
@@ -394,11 +386,37 @@ __device__ inline int64_t cache_offset(const AttentionShape& shape, int32_t n_ct
   return ((int64_t(shape.layer) * shape.n_head_kv + kv_head) * n_ctx + pos) * shape.head_dim;
 }
 
+// Rotates the heads of q and k of a token (a block per token) by its position, then writes
+// its k and v into its sequence's cache, rounded to the cache type.
 template <typename Cache>
-__global__ void store_kv_kernel(const float* __restrict__ k, const float* __restrict__ v,
-                                const DeviceToken* __restrict__ tokens,
-                                const DeviceCache* __restrict__ caches, AttentionShape shape) {
+__global__ void rope_store_kernel(float* __restrict__ q, float* __restrict__ k,
+                                  const float* __restrict__ v,
+                                  const DeviceToken* __restrict__ tokens,
+                                  const DeviceCache* __restrict__ caches, AttentionShape shape,
+                                  int32_t n_rot, float theta_scale, bool neox) {
   const DeviceToken token = tokens[blockIdx.x];
+  const int half_rot = n_rot / 2;
+  const int heads = shape.n_head + shape.n_head_kv;
+  for (int task = threadIdx.x; task < heads * half_rot; task += blockDim.x) {
+    const int head = task / half_rot;
+    const int i = task % half_rot;
+    float* vec =
+        head < shape.n_head
+            ? q + (int64_t(blockIdx.x) * shape.n_head + head) * shape.head_dim
+            : k + (int64_t(blockIdx.x) * shape.n_head_kv + head - shape.n_head) * shape.head_dim;
+    // The angle grows by repeated multiplication, as the CPU path makes it.
+    float theta = float(token.pos);
+    for (int step = 0; step < i; ++step) theta *= theta_scale;
+    const float c = cosf(theta);
+    const float s = sinf(theta);
+    const int a = neox ? i : 2 * i;
+    const int b = neox ? i + half_rot : 2 * i + 1;
+    const float x0 = vec[a];
+    const float x1 = vec[b];
+    vec[a] = x0 * c - x1 * s;
+    vec[b] = x0 * s + x1 * c;
+  }
+  __syncthreads();  // every key is rotated
   const DeviceCache cache = caches[token.cache];
   const int n_embd_kv = shape.n_head_kv * shape.head_dim;
   for (int e = threadIdx.x; e < n_embd_kv; e += blockDim.x) {
@@ -588,27 +606,28 @@ void launch_rms_norm(const float* x, const int32_t* rows, const float* weight, f
   rms_norm_kernel<<<unsigned(n_rows), 256, 0, stream>>>(x, rows, weight, out, n, eps);
 }
 
+void launch_add_rms_norm(float* x, const float* y, const float* weight, float* out, int64_t n_rows,
+                         int64_t n, float eps, cudaStream_t stream) {
+  add_rms_norm_kernel<<<unsigned(n_rows), 256, 0, stream>>>(x, y, weight, out, n, eps);
+}
+
 void launch_add_bias(float* values, const float* bias, int64_t n_tokens, int64_t n,
                      cudaStream_t stream) {
   add_bias_kernel<<<elementwise_blocks(n_tokens * n), 256, 0, stream>>>(values, bias, n_tokens * n,
                                                                         n);
 }
 
-void launch_rope(float* q, float* k, const DeviceToken* tokens, int64_t n_tokens,
-                 const AttentionShape& shape, int32_t n_rot, float freq_base, bool neox,
-                 cudaStream_t stream) {
+void launch_rope_and_store(float* q, float* k, const float* v, const DeviceToken* tokens,
+                           int64_t n_tokens, const DeviceCache* caches, const AttentionShape& shape,
+                           int32_t n_rot, float freq_base, bool neox, cudaStream_t stream) {
   // On the host, with the same std::pow the CPU path uses.
   const float theta_scale = std::pow(freq_base, -2.0f / float(n_rot));
-  rope_kernel<<<unsigned(n_tokens), 256, 0, stream>>>(q, k, tokens, shape, n_rot, theta_scale,
-                                                      neox);
-}
-
-void launch_store_kv(const float* k, const float* v, const DeviceToken* tokens, int64_t n_tokens,
-                     const DeviceCache* caches, const AttentionShape& shape, cudaStream_t stream) {
   if (shape.f16_cache) {
-    store_kv_kernel<__half><<<unsigned(n_tokens), 256, 0, stream>>>(k, v, tokens, caches, shape);
+    rope_store_kernel<__half><<<unsigned(n_tokens), 256, 0, stream>>>(
+        q, k, v, tokens, caches, shape, n_rot, theta_scale, neox);
   } else {
-    store_kv_kernel<float><<<unsigned(n_tokens), 256, 0, stream>>>(k, v, tokens, caches, shape);
+    rope_store_kernel<float><<<unsigned(n_tokens), 256, 0, stream>>>(q, k, v, tokens, caches, shape,
+                                                                     n_rot, theta_scale, neox);
   }
 }
 

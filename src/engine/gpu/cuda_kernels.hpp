@@ -58,20 +58,20 @@ void launch_dequantize(const DeviceMatrix& w, float* out, cudaStream_t stream);
 void launch_rms_norm(const float* x, const int32_t* rows, const float* weight, float* out,
                      int64_t n_rows, int64_t n, float eps, cudaStream_t stream);
 
+// x[i] += y[i], then out[i] = RMSNorm(x[i]) * weight, for n_rows rows of n floats.
+void launch_add_rms_norm(float* x, const float* y, const float* weight, float* out, int64_t n_rows,
+                         int64_t n, float eps, cudaStream_t stream);
+
 // values[t][j] += bias[j] for n_tokens rows of n floats.
 void launch_add_bias(float* values, const float* bias, int64_t n_tokens, int64_t n,
                      cudaStream_t stream);
 
-// Rotates the heads of q (n_head) and k (n_head_kv) of each token by its position: adjacent
-// pairs, or with neox the halves of the first n_rot elements.
-void launch_rope(float* q, float* k, const DeviceToken* tokens, int64_t n_tokens,
-                 const AttentionShape& shape, int32_t n_rot, float freq_base, bool neox,
-                 cudaStream_t stream);
-
-// Writes each token's k and v (n_head_kv * head_dim floats) into its cache at its position,
-// rounded to the cache type.
-void launch_store_kv(const float* k, const float* v, const DeviceToken* tokens, int64_t n_tokens,
-                     const DeviceCache* caches, const AttentionShape& shape, cudaStream_t stream);
+// Rotates the heads of q (n_head) and k (n_head_kv) of each token by its position (adjacent
+// pairs, or with neox the halves of the first n_rot elements), then writes its k and v
+// (n_head_kv * head_dim floats) into its cache at its position, rounded to the cache type.
+void launch_rope_and_store(float* q, float* k, const float* v, const DeviceToken* tokens,
+                           int64_t n_tokens, const DeviceCache* caches, const AttentionShape& shape,
+                           int32_t n_rot, float freq_base, bool neox, cudaStream_t stream);
 
 // Causal attention of every head of every token over its cache positions 0..pos: out holds
 // n_tokens rows of n_head * head_dim floats. `max_positions` bounds pos + 1 over the tokens.
