@@ -244,6 +244,14 @@ __global__ void __launch_bounds__(kRowsPerBlock* kWarp)
   float acc[kTile];
 #pragma unroll
   for (int t = 0; t < kTile; ++t) acc[t] = 0.0f;
+  // Every part this lane will decode is asked of L2 now, so that the row's reads are in
+  // flight together rather than one chunk at a time behind the barriers.
+  if (has_row) {
+    const size_t part_bytes = row_bytes / size_t(n_parts);
+    for (int64_t p = lane; p < n_parts; p += kWarp) {
+      asm volatile("prefetch.global.L2 [%0];" ::"l"(w_row + size_t(p) * part_bytes));
+    }
+  }
   for (int64_t first_col = 0; first_col < cols; first_col += kChunkColumns) {
     __syncthreads();  // the previous chunk is read
     for (int i = threadIdx.x; i < kTile * kChunkColumns; i += blockDim.x) {
