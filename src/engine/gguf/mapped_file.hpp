@@ -36,4 +36,9 @@ class MappedFile {
   bool mapped_ = false;  // false for an empty file (nothing to unmap)
 };
 
+// Drops this process's mapping of the whole pages inside [data, data + bytes) of a file
+// mapping: they stay in the page cache and come back on a later read, but stop counting in
+// the process's resident memory (for weights that now live elsewhere: a repacked copy, a GPU).
+void release_mapped_pages(const uint8_t* data, size_t bytes);
+
 }  // namespace rbee::engine::detail

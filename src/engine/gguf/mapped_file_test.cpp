@@ -1,6 +1,7 @@
 #include "engine/gguf/mapped_file.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -30,6 +31,35 @@ TEST(MappedFileTest, MapsTheBytesAtAHugePageBoundary) {
   MappedFile moved = std::move(*mapped);
   EXPECT_EQ(moved.bytes().data(), bytes.data());
   EXPECT_EQ(moved.bytes().back(), static_cast<uint8_t>(content.back()));
+}
+
+// This process's resident pages, from /proc/self/statm.
+size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t total = 0, resident = 0;
+  statm >> total >> resident;
+  return resident * size_t(sysconf(_SC_PAGESIZE));
+}
+
+// Released pages stop counting in resident memory and read back the same bytes on the next
+// access (from the page cache).
+TEST(MappedFileTest, ReleasedPagesLeaveResidentMemoryAndComeBack) {
+  testing::TestDir dir;
+  std::string content(64 << 20, '\0');
+  for (size_t i = 0; i < content.size(); i += 4096) content[i] = static_cast<char>(i / 4096);
+  write_file(dir.path() / "weights", content);
+  auto mapped = MappedFile::open(dir.path() / "weights");
+  ASSERT_TRUE(mapped);
+  const auto bytes = mapped->bytes();
+  size_t sum = 0;
+  for (size_t i = 0; i < bytes.size(); i += 4096) sum += bytes[i];
+  const size_t touched = resident_bytes();
+  release_mapped_pages(bytes.data(), bytes.size());
+  const size_t released = resident_bytes();
+  EXPECT_GE(touched - released, size_t(48) << 20) << touched << " -> " << released;
+  size_t again = 0;
+  for (size_t i = 0; i < bytes.size(); i += 4096) again += bytes[i];
+  EXPECT_EQ(again, sum);
 }
 
 TEST(MappedFileTest, EmptyMissingAndNonRegularFiles) {

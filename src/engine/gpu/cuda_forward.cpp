@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "engine/gguf/mapped_file.hpp"
 #include "engine/gpu/cuda_kernels.hpp"
 #include "engine/kernels/float16.hpp"
 #include "engine/kernels/kernel_table.hpp"
@@ -391,6 +392,10 @@ class CudaForward final : public DeviceForward {
     std::vector<uint8_t> staging;
     for (const Planned& m : matrices) {
       RBEE_RETURN_IF_ERROR(upload_matrix(*m.tensor, m.layout, base + m.offset, staging));
+      // The CPU reads no more of it (but the embedding rows): its pages leave this process.
+      if (m.tensor != &model_.token_embd()) {
+        detail::release_mapped_pages(m.tensor->data, m.tensor->n_bytes);
+      }
     }
     for (const PlannedVector& v : vectors) {
       RBEE_CUDA_TRY(cudaMemcpy(base + v.offset, v.values->data(), v.values->size() * sizeof(float),

@@ -1,13 +1,11 @@
 #include "engine/model/repacked_weights.hpp"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <map>
 #include <utility>
 #include <vector>
 
+#include "engine/gguf/mapped_file.hpp"
 #include "engine/kernels/kernel_table.hpp"
 
 namespace rbee::engine {
@@ -31,15 +29,6 @@ const kernels::KernelTraits* repacked_traits(const GgufTensor& w) {
     return nullptr;
   }
   return &repacked;
-}
-
-// Drops this process's mapping of the whole pages inside [data, data + bytes): the pages stay
-// in the page cache, and come back on a later read.
-void release_pages(const uint8_t* data, size_t bytes) {
-  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(page - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 }  // namespace
@@ -104,8 +93,9 @@ void RepackedWeights::repack(std::span<const GgufTensor** const> slots, ThreadPo
           const size_t at = static_cast<size_t>(g - part.first_group) * part.group_bytes;
           part.from->repack_rows(part.source->data + at, part.copy + at, n_cols);
         }
-        release_pages(part.source->data + first,
-                      static_cast<size_t>(g - part.first_group) * part.group_bytes - first);
+        detail::release_mapped_pages(
+            part.source->data + first,
+            static_cast<size_t>(g - part.first_group) * part.group_bytes - first);
       }
     }
   });
@@ -117,7 +107,7 @@ void RepackedWeights::repack(std::span<const GgufTensor** const> slots, ThreadPo
     copy.data = part.copy;
     copy_of[part.source] = &tensors_.emplace_back(copy);
     // The pages that two release windows shared are left; drop them too.
-    release_pages(part.source->data, part.source->n_bytes);
+    detail::release_mapped_pages(part.source->data, part.source->n_bytes);
     used_ += part.source->n_bytes;
   }
   for (const GgufTensor** slot : slots) {
