@@ -460,18 +460,30 @@ __device__ inline float key_dot(const __half* key, const float* query, int head_
   return dot;
 }
 
-constexpr int kAttentionThreads = 256;
-constexpr int kAttentionWarps = kAttentionThreads / kWarp;
+constexpr int kAttentionMaxWarps = 32;
+constexpr int kAttentionMinWarps = 8;
 constexpr int kMaxHeadDim = 256;
 constexpr int kDimsPerLane = kMaxHeadDim / kWarp;
 
-// One block per (head, token). For the weighted sum of values each warp takes every
-// kAttentionWarps-th position and its lanes the head's dimensions (lane, lane + 32, ...), so
-// each value row is read as one coalesced load. Shared memory: one score per position, then
-// the query (rounded to the cache type, as the CPU path rounds it) and later each warp's
-// partial sums.
+// The warps that attend for a token with n_kv positions: a warp per 8 positions, from 8 to
+// 32 (a decode step's single token wants many: 32 blocks of 8 warps left most of an H100
+// idle). It depends on the token alone, so the order of its sums, and so its result bits, do not
+// depend on the tokens it is launched with.
+__host__ __device__ inline int attention_warps(int n_kv) {
+  const int warps = (n_kv + 7) / 8;
+  return warps < kAttentionMinWarps   ? kAttentionMinWarps
+         : warps > kAttentionMaxWarps ? kAttentionMaxWarps
+                                      : warps;
+}
+
+// One block per (head, token), as many threads as its longest token needs; a token uses
+// attention_warps(n_kv) of them, the others only keep the barriers. For the weighted sum of
+// values each warp takes every n_warps-th position and its lanes the head's dimensions
+// (lane, lane + 32, ...), so each value row is read as one coalesced load. Shared memory: one
+// score per position, then the query (rounded to the cache type, as the CPU path rounds it)
+// and later each warp's partial sums.
 template <typename Cache>
-__global__ void __launch_bounds__(kAttentionThreads)
+__global__ void __launch_bounds__(kAttentionMaxWarps* kWarp)
     attention_kernel(const float* __restrict__ q, const DeviceToken* __restrict__ tokens,
                      const DeviceCache* __restrict__ caches, AttentionShape shape,
                      float* __restrict__ out) {
@@ -486,8 +498,11 @@ __global__ void __launch_bounds__(kAttentionThreads)
   const int head_dim = shape.head_dim;
   const int kv_head = head / (shape.n_head / shape.n_head_kv);
   const int n_kv = token.pos + 1;
+  const int n_warps = attention_warps(n_kv);
+  const int n_threads = n_warps * kWarp;
+  const bool attends = int(threadIdx.x) < n_threads;
   float* scores = shared;
-  float* partial = scores + n_kv;  // [kAttentionWarps][head_dim]
+  float* partial = scores + n_kv;  // [n_warps][head_dim]
 
   const float* q_head = q + (t * shape.n_head + head) * head_dim;
   const Cache* keys =
@@ -504,14 +519,15 @@ __global__ void __launch_bounds__(kAttentionThreads)
   }
   __syncthreads();
   float local_max = -INFINITY;
-  for (int pos = threadIdx.x; pos < n_kv; pos += blockDim.x) {
+  for (int pos = threadIdx.x; attends && pos < n_kv; pos += n_threads) {
     const float dot = key_dot(keys + int64_t(pos) * head_dim, query_shared, head_dim) * scale;
     scores[pos] = dot;
     local_max = fmaxf(local_max, dot);
   }
+  // The idle warps add -inf and 0 last, which change nothing.
   const float max_score = block_reduce<true>(local_max, scratch);  // syncs: scores are in
   float local_sum = 0.0f;
-  for (int pos = threadIdx.x; pos < n_kv; pos += blockDim.x) {
+  for (int pos = threadIdx.x; attends && pos < n_kv; pos += n_threads) {
     scores[pos] = expf(scores[pos] - max_score);
     local_sum += scores[pos];
   }
@@ -523,7 +539,7 @@ __global__ void __launch_bounds__(kAttentionThreads)
 
   float sum[kDimsPerLane] = {};
 #pragma unroll 4
-  for (int pos = warp; pos < n_kv; pos += kAttentionWarps) {
+  for (int pos = warp; warp < n_warps && pos < n_kv; pos += n_warps) {
     const Cache* value = values + int64_t(pos) * head_dim;
     const float weight = scores[pos];
 #pragma unroll
@@ -535,13 +551,13 @@ __global__ void __launch_bounds__(kAttentionThreads)
 #pragma unroll
   for (int j = 0; j < kDimsPerLane; ++j) {
     const int d = lane + j * kWarp;
-    if (d < head_dim) partial[warp * head_dim + d] = sum[j];
+    if (warp < n_warps && d < head_dim) partial[warp * head_dim + d] = sum[j];
   }
   __syncthreads();
   float* dst = out + (t * shape.n_head + head) * head_dim;
   for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
     float total = 0.0f;
-    for (int w = 0; w < kAttentionWarps; ++w) total += partial[w * head_dim + d];
+    for (int w = 0; w < n_warps; ++w) total += partial[w * head_dim + d];
     dst[d] = total;
   }
 }
@@ -640,7 +656,7 @@ void launch_rope_and_store(float* q, float* k, const float* v, const DeviceToken
 }
 
 size_t attention_shared_bytes(int32_t positions, int32_t head_dim) {
-  return sizeof(float) * (size_t(positions) + size_t(kAttentionWarps) * size_t(head_dim));
+  return sizeof(float) * (size_t(positions) + size_t(kAttentionMaxWarps) * size_t(head_dim));
 }
 
 int32_t attention_max_head_dim() {
@@ -671,13 +687,12 @@ void launch_attention(const float* q, const DeviceToken* tokens, int64_t n_token
                       const DeviceCache* caches, const AttentionShape& shape, int32_t max_positions,
                       float* out, cudaStream_t stream) {
   const dim3 grid(unsigned(shape.n_head), unsigned(n_tokens));
+  const unsigned threads = unsigned(attention_warps(max_positions) * kWarp);
   const size_t shared = attention_shared_bytes(max_positions, shape.head_dim);
   if (shape.f16_cache) {
-    attention_kernel<__half>
-        <<<grid, kAttentionThreads, shared, stream>>>(q, tokens, caches, shape, out);
+    attention_kernel<__half><<<grid, threads, shared, stream>>>(q, tokens, caches, shape, out);
   } else {
-    attention_kernel<float>
-        <<<grid, kAttentionThreads, shared, stream>>>(q, tokens, caches, shape, out);
+    attention_kernel<float><<<grid, threads, shared, stream>>>(q, tokens, caches, shape, out);
   }
 }
 
