@@ -389,16 +389,20 @@ std::string remote_hive_log_tail(const RemoteHiveConfig& config, const RemoteHiv
   return run ? trimmed(run->output) : "";
 }
 
-Status kill_remote_hive(const RemoteHiveConfig& config, const RemoteHiveOptions& options,
-                        jobs::JobContext& job) {
+namespace {
+
+// Ends the hive whose pid file is there, `signal` ("kill" for SIGTERM, "" when it is ending
+// already) first, then waiting for the process: SIGKILL after 15 s.
+Status end_remote_hive(const RemoteHiveConfig& config, const RemoteHiveOptions& options,
+                       const std::string& signal, const std::string& narration,
+                       jobs::JobContext& job) {
   Remote remote(config, options);
-  job.narrate("hive_stop_ssh",
-              "Ending rbee-hive on " + remote.target().destination() + " through its pid file");
-  // SIGTERM lets the hive stop its workers (their grace is 10 s by default); SIGKILL after
-  // 15 s. The loop checks the process, 0.1 s apart, rather than waiting a fixed time.
+  job.narrate("hive_stop_ssh", narration + " on " + remote.target().destination());
+  // The loop checks the process, 0.1 s apart, rather than waiting a fixed time.
   std::string command = std::string(kRemoteFolders) + kHivePidFunction +
-                        "p=$(hive_pid) || { echo 'no rbee-hive running'; exit 0; }; "
-                        "kill \"$p\"; i=0; while kill -0 \"$p\" 2>/dev/null; do i=$((i+1)); "
+                        "p=$(hive_pid) || { echo 'no rbee-hive running'; exit 0; }; " + signal +
+                        (signal.empty() ? "" : " \"$p\"; ") +
+                        "i=0; while kill -0 \"$p\" 2>/dev/null; do i=$((i+1)); "
                         "[ $i -eq 150 ] && kill -9 \"$p\"; "
                         "[ $i -ge 170 ] && { echo \"pid $p does not end\"; exit 1; }; "
                         "sleep 0.1; done; echo \"ended pid $p\"";
@@ -406,6 +410,19 @@ Status kill_remote_hive(const RemoteHiveConfig& config, const RemoteHiveOptions&
   job.narrate("hive_stop_ssh",
               "rbee-hive on " + remote.target().destination() + ": " + trimmed(output));
   return ok_status();
+}
+
+}  // namespace
+
+Status kill_remote_hive(const RemoteHiveConfig& config, const RemoteHiveOptions& options,
+                        jobs::JobContext& job) {
+  // SIGTERM lets the hive stop its workers (their grace is 10 s by default).
+  return end_remote_hive(config, options, "kill", "Ending rbee-hive through its pid file", job);
+}
+
+Status await_remote_hive_exit(const RemoteHiveConfig& config, const RemoteHiveOptions& options,
+                              jobs::JobContext& job) {
+  return end_remote_hive(config, options, "", "Waiting for rbee-hive to end", job);
 }
 
 }  // namespace rbee::queen

@@ -78,4 +78,9 @@ std::string remote_hive_log_tail(const RemoteHiveConfig& remote, const RemoteHiv
 Status kill_remote_hive(const RemoteHiveConfig& remote, const RemoteHiveOptions& options,
                         jobs::JobContext& job);
 
+// Waits for a hive that was asked to shut down to end (its server stops before its process
+// does), with SIGKILL when it lingers, as kill_remote_hive but without the SIGTERM.
+Status await_remote_hive_exit(const RemoteHiveConfig& remote, const RemoteHiveOptions& options,
+                              jobs::JobContext& job);
+
 }  // namespace rbee::queen

@@ -152,7 +152,14 @@ Status RemoteHiveControl::stop(const std::string& alias, jobs::JobContext& job) 
                     (asked ? "HTTP " + std::to_string(asked->status) : asked.error().message) + ")",
                 "warn");
   }
-  if (!ended) RBEE_RETURN_IF_ERROR(kill_remote_hive(remote, remote_options(config_, paths_), job));
+  if (!ended) {
+    RBEE_RETURN_IF_ERROR(kill_remote_hive(remote, remote_options(config_, paths_), job));
+  } else if (auto gone = await_remote_hive_exit(remote, remote_options(config_, paths_), job);
+             !gone) {
+    // Its server is down, so it is stopping; "stopped" then says what can be said.
+    job.narrate("hive_stop", "Could not watch hive '" + alias + "' end: " + gone.error().message,
+                "warn");
+  }
   hives_.forget(alias);
   job.narrate("hive_stop_done", "Hive '" + alias + "' stopped");
   job.result(contracts::Json{{"alias", alias}, {"state", "stopped"}});
