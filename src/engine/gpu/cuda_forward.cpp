@@ -282,11 +282,10 @@ class CudaForward final : public DeviceForward {
       const SequenceInput& input = inputs[i];
       RBEE_ASSIGN_OR_RETURN(const DeviceCache* cache, cache_of(*input.session));
       const int64_t count = int64_t(input.tokens.size());
-      logits[i].resize(size_t((input.all_logits ? count : 1) * n_vocab));
+      logits[i].resize(size_t(input.logits_rows() * n_vocab));
       for (int64_t j = 0; j < count; ++j) {
-        const int64_t row = input.all_logits ? j : (j == count - 1 ? 0 : -1);
-        tokens.push_back(
-            {input.tokens[size_t(j)], int32_t(input.session->n_past() + j), cache, i, row});
+        tokens.push_back({input.tokens[size_t(j)], int32_t(input.session->n_past() + j), cache, i,
+                          input.logits_row(j)});
       }
     }
     for (size_t begin = 0; begin < tokens.size(); begin += size_t(kMaxSliceTokens)) {
@@ -349,12 +348,12 @@ class CudaForward final : public DeviceForward {
       matrices.push_back({tensor, layout, arena.add(layout.row_bytes * tensor->dims[1])});
     };
     struct PlannedVector {
-      const std::vector<float>* values;
+      std::span<const float> values;
       size_t offset;
     };
     std::vector<PlannedVector> vectors;
-    auto plan_vector = [&](const std::vector<float>& values) {
-      vectors.push_back({&values, arena.add(values.size() * sizeof(float))});
+    auto plan_vector = [&](std::span<const float> values) {
+      vectors.push_back({values, arena.add(values.size_bytes())});
       return vectors.size() - 1;
     };
     struct LayerPlan {
@@ -375,8 +374,7 @@ class CudaForward final : public DeviceForward {
       layer_plans.push_back(plan);
     }
     plan_matrix(&model_.output());
-    const std::vector<float> output_norm(model_.output_norm().begin(), model_.output_norm().end());
-    const size_t output_norm_index = plan_vector(output_norm);
+    const size_t output_norm_index = plan_vector(model_.output_norm());
 
     size_t free_bytes = 0, total_bytes = 0;
     RBEE_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
@@ -398,7 +396,7 @@ class CudaForward final : public DeviceForward {
       }
     }
     for (const PlannedVector& v : vectors) {
-      RBEE_CUDA_TRY(cudaMemcpy(base + v.offset, v.values->data(), v.values->size() * sizeof(float),
+      RBEE_CUDA_TRY(cudaMemcpy(base + v.offset, v.values.data(), v.values.size_bytes(),
                                cudaMemcpyHostToDevice));
     }
 

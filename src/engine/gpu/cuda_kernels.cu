@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "engine/gpu/cuda_kernels.hpp"
 
@@ -577,6 +578,27 @@ __global__ void add_kernel(float* __restrict__ x, const float* __restrict__ y, i
   }
 }
 
+// Calls fn with std::integral_constant<DeviceWeightType, type>: one switch for every launch
+// that instantiates a kernel per weight format.
+template <typename Fn>
+void with_format(DeviceWeightType type, const Fn& fn) {
+  using T = DeviceWeightType;
+  switch (type) {
+    case T::kF32:
+      return fn(std::integral_constant<T, T::kF32>{});
+    case T::kF16:
+      return fn(std::integral_constant<T, T::kF16>{});
+    case T::kQ8_0:
+      return fn(std::integral_constant<T, T::kQ8_0>{});
+    case T::kQ4_0:
+      return fn(std::integral_constant<T, T::kQ4_0>{});
+    case T::kQ4_K:
+      return fn(std::integral_constant<T, T::kQ4_K>{});
+    case T::kQ6_K:
+      return fn(std::integral_constant<T, T::kQ6_K>{});
+  }
+}
+
 unsigned elementwise_blocks(int64_t n) {
   return unsigned(std::min<int64_t>((n + 255) / 256, 4096));
 }
@@ -585,44 +607,15 @@ unsigned elementwise_blocks(int64_t n) {
 
 void launch_matmul(const DeviceMatrix& w, const float* x, int64_t n_tokens, float* y,
                    cudaStream_t stream) {
-  switch (w.type) {
-    case DeviceWeightType::kF32:
-      return matmul_of<DeviceWeightType::kF32>(w, x, n_tokens, y, stream);
-    case DeviceWeightType::kF16:
-      return matmul_of<DeviceWeightType::kF16>(w, x, n_tokens, y, stream);
-    case DeviceWeightType::kQ8_0:
-      return matmul_of<DeviceWeightType::kQ8_0>(w, x, n_tokens, y, stream);
-    case DeviceWeightType::kQ4_0:
-      return matmul_of<DeviceWeightType::kQ4_0>(w, x, n_tokens, y, stream);
-    case DeviceWeightType::kQ4_K:
-      return matmul_of<DeviceWeightType::kQ4_K>(w, x, n_tokens, y, stream);
-    case DeviceWeightType::kQ6_K:
-      return matmul_of<DeviceWeightType::kQ6_K>(w, x, n_tokens, y, stream);
-  }
+  with_format(w.type,
+              [&](auto format) { matmul_of<decltype(format)::value>(w, x, n_tokens, y, stream); });
 }
 
 void launch_dequantize(const DeviceMatrix& w, float* out, cudaStream_t stream) {
-  const unsigned rows = unsigned(w.rows);
-  switch (w.type) {
-    case DeviceWeightType::kF32:
-      return dequantize_kernel<DeviceWeightType::kF32>
-          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
-    case DeviceWeightType::kF16:
-      return dequantize_kernel<DeviceWeightType::kF16>
-          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
-    case DeviceWeightType::kQ8_0:
-      return dequantize_kernel<DeviceWeightType::kQ8_0>
-          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
-    case DeviceWeightType::kQ4_0:
-      return dequantize_kernel<DeviceWeightType::kQ4_0>
-          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
-    case DeviceWeightType::kQ4_K:
-      return dequantize_kernel<DeviceWeightType::kQ4_K>
-          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
-    case DeviceWeightType::kQ6_K:
-      return dequantize_kernel<DeviceWeightType::kQ6_K>
-          <<<rows, kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
-  }
+  with_format(w.type, [&](auto format) {
+    dequantize_kernel<decltype(format)::value>
+        <<<unsigned(w.rows), kWarp, 0, stream>>>(w.data, w.row_bytes, w.cols, out);
+  });
 }
 
 void launch_rms_norm(const float* x, const int32_t* rows, const float* weight, float* out,

@@ -407,11 +407,10 @@ Result<std::vector<std::vector<float>>> eval_batch(std::span<const SequenceInput
   for (size_t i = 0; i < inputs.size(); ++i) {
     const SequenceInput& input = inputs[i];
     const int64_t count = int64_t(input.tokens.size());
-    logits[i].resize(size_t((input.all_logits ? count : 1) * n_vocab));
+    logits[i].resize(size_t(input.logits_rows() * n_vocab));
     for (int64_t j = 0; j < count; ++j) {
-      const int64_t row = input.all_logits ? j : (j == count - 1 ? 0 : -1);
-      tokens.push_back(
-          {input.session, input.tokens[size_t(j)], input.session->n_past() + j, i, row});
+      tokens.push_back({input.session, input.tokens[size_t(j)], input.session->n_past() + j, i,
+                        input.logits_row(j)});
     }
   }
   ThreadPool& pool = inputs[0].session->pool();

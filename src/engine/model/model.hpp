@@ -194,6 +194,14 @@ struct SequenceInput {
   Session* session = nullptr;
   std::span<const int32_t> tokens;
   bool all_logits = false;  // logits of every token, not only the last
+
+  // Rows of n_vocab logits it gets back.
+  int64_t logits_rows() const { return all_logits ? int64_t(tokens.size()) : 1; }
+  // Token j's row among them, or -1 when its logits are not wanted.
+  int64_t logits_row(int64_t j) const {
+    if (all_logits) return j;
+    return j == int64_t(tokens.size()) - 1 ? 0 : -1;
+  }
 };
 
 // One forward pass over several sequences at once (continuous batching: the prompt of one,
