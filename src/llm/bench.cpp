@@ -6,6 +6,7 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -78,6 +79,61 @@ std::pair<size_t, size_t> part_range(size_t n, int i, int parts) {
   return {n * size_t(i) / size_t(parts), n * size_t(i + 1) / size_t(parts)};
 }
 
+// A buffer in memory that `threads` threads read at once, each summing its own contiguous
+// part: a STREAM-style read, the ceiling of decoding.
+class ReadBuffer {
+ public:
+  // `bytes` (rounded down to 16) written before any pass is timed, so that its pages are
+  // mapped. kInvalidArgument for threads < 1; kResourceExhausted when it cannot be allocated.
+  static Result<ReadBuffer> create(uint64_t bytes, int threads) {
+    if (threads < 1 || bytes < sizeof(Lane)) {
+      return Error{ErrorCode::kInvalidArgument, "threads and MiB must be at least 1"};
+    }
+    ReadBuffer buffer;
+    buffer.threads_ = threads;
+    buffer.n_ = size_t(bytes / sizeof(Lane));
+    // In 2 MiB pages where the kernel gives them, as the engine's weights are (repacked copies,
+    // and files on file systems with large folios): with 4 KiB pages the TLB misses alone
+    // lower the figure by up to a fifth on some hosts, and the ceiling would sit below what the
+    // engine reaches.
+    buffer.mapping_ = HugePageBuffer(buffer.n_ * sizeof(Lane));
+    if (buffer.mapping_.data() == nullptr) {
+      return Error{ErrorCode::kResourceExhausted,
+                   "cannot allocate " + std::to_string(bytes >> 20) + " MiB for the read buffer"};
+    }
+    buffer.sums_.assign(size_t(threads), 0);
+    // Each thread writes the part it will read, so the pages are mapped (and near it).
+    auto* lanes = reinterpret_cast<Lane*>(buffer.mapping_.data());
+    timed_parallel(threads, [&](int i) {
+      auto [begin, end] = part_range(buffer.n_, i, threads);
+      for (size_t j = begin; j < end; ++j) lanes[j] = Lane{j, ~j};
+    });
+    return buffer;
+  }
+
+  // Seconds of one pass over the whole buffer.
+  double timed_pass() {
+    const auto* lanes = reinterpret_cast<const Lane*>(mapping_.data());
+    const double seconds = timed_parallel(threads_, [&](int i) {
+      auto [begin, end] = part_range(n_, i, threads_);
+      sums_[size_t(i)] += sum_lanes(lanes + begin, end - begin);
+    });
+    // The sums are used, so the reads cannot be left out.
+    uint64_t total = 0;
+    for (uint64_t sum : sums_) total += sum;
+    read_sink.store(total, std::memory_order_relaxed);
+    return seconds;
+  }
+
+  uint64_t bytes() const { return uint64_t(n_) * sizeof(Lane); }
+
+ private:
+  HugePageBuffer mapping_;
+  size_t n_ = 0;
+  int threads_ = 1;
+  std::vector<uint64_t> sums_;
+};
+
 }  // namespace
 
 int64_t default_bandwidth_mib() {
@@ -99,38 +155,13 @@ Result<BandwidthResult> measure_read_bandwidth(const BandwidthOptions& options) 
     return Error{ErrorCode::kInvalidArgument, "threads, passes and MiB must be at least 1"};
   }
   const int64_t mib = options.mib > 0 ? options.mib : default_bandwidth_mib();
-  const size_t n = size_t(mib) * (1 << 20) / sizeof(Lane);
-  // In 2 MiB pages where the kernel gives them, as the engine's weights are (repacked copies,
-  // and files on file systems with large folios): with 4 KiB pages the TLB misses alone
-  // lower the figure by up to a fifth on some hosts, and the ceiling would sit below what the
-  // engine reaches.
-  HugePageBuffer mapping(n * sizeof(Lane));
-  if (mapping.data() == nullptr) {
-    return Error{ErrorCode::kResourceExhausted,
-                 "cannot allocate " + std::to_string(mib) + " MiB for the read buffer"};
-  }
-  auto* buffer = reinterpret_cast<Lane*>(mapping.data());
-  const int threads = options.threads;
-  // Each thread writes the part it will read, so the pages are mapped (and near it).
-  timed_parallel(threads, [&](int i) {
-    auto [begin, end] = part_range(n, i, threads);
-    for (size_t j = begin; j < end; ++j) buffer[j] = Lane{j, ~j};
-  });
-  std::vector<uint64_t> sums(static_cast<size_t>(threads));
+  RBEE_ASSIGN_OR_RETURN(auto buffer, ReadBuffer::create(uint64_t(mib) << 20, options.threads));
   double best = 0;
   for (int pass = 0; pass < options.passes; ++pass) {
-    const double seconds = timed_parallel(threads, [&](int i) {
-      auto [begin, end] = part_range(n, i, threads);
-      sums[size_t(i)] += sum_lanes(buffer + begin, end - begin);
-    });
+    const double seconds = buffer.timed_pass();
     if (pass == 0 || seconds < best) best = seconds;
   }
-  // The sums are used, so the reads cannot be left out.
-  uint64_t total = 0;
-  for (uint64_t sum : sums) total += sum;
-  const uint64_t bytes = uint64_t(n) * sizeof(Lane);
-  read_sink.store(total, std::memory_order_relaxed);
-  return BandwidthResult{double(bytes) / best / 1e9, threads, bytes};
+  return BandwidthResult{double(buffer.bytes()) / best / 1e9, options.threads, buffer.bytes()};
 }
 
 Result<BenchResult> run_bench(const BenchOptions& options) {
@@ -138,6 +169,11 @@ Result<BenchResult> run_bench(const BenchOptions& options) {
       options.parallel < 1) {
     return Error{ErrorCode::kInvalidArgument,
                  "threads, prompt tokens, generated tokens and parallel must be at least 1"};
+  }
+  const bool on_cpu = engine::gpu::is_cpu(options.device);
+  if (options.interleaved_ceiling && !on_cpu) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "the interleaved ceiling is the CPU's memory bandwidth; it needs --device cpu"};
   }
   BenchResult result;
   result.threads = options.threads;
@@ -147,7 +183,6 @@ Result<BenchResult> run_bench(const BenchOptions& options) {
   result.kernels = engine::kernels::KernelTable::active().name();
 
   auto load_start = Clock::now();
-  const bool on_cpu = engine::gpu::is_cpu(options.device);
   RBEE_ASSIGN_OR_RETURN(auto model,
                         engine::Model::load(options.model, {.repack = options.repack && on_cpu}));
   RBEE_RETURN_IF_ERROR(engine::gpu::place_model(*model, options.device));
@@ -197,16 +232,29 @@ Result<BenchResult> run_bench(const BenchOptions& options) {
   }
   result.pp_s = seconds_since(pp_start);
 
-  auto tg_start = Clock::now();
+  std::optional<ReadBuffer> ceiling;
+  if (options.interleaved_ceiling) {
+    const uint64_t most = uint64_t(default_bandwidth_mib()) << 20;
+    RBEE_ASSIGN_OR_RETURN(
+        ceiling, ReadBuffer::create(std::min(result.decode_read_bytes, most), options.threads));
+  }
   std::vector<engine::SequenceInput> step_inputs;
   for (size_t s = 0; s < sessions.size(); ++s) {
     step_inputs.push_back({sessions[s].get(), std::span(&next[s], 1)});
   }
+  double read_s = 0;
   for (int step = 0; step < options.gen_tokens; ++step) {
+    auto step_start = Clock::now();
     RBEE_ASSIGN_OR_RETURN(auto logits, engine::eval_batch(step_inputs));
     for (size_t s = 0; s < sessions.size(); ++s) next[s] = engine::argmax(logits[s]);
+    result.tg_s += seconds_since(step_start);
+    if (ceiling) read_s += ceiling->timed_pass();
   }
-  result.tg_s = seconds_since(tg_start);
+  if (ceiling) {
+    result.ceiling_read_gb_per_s = double(ceiling->bytes()) * options.gen_tokens / read_s / 1e9;
+    result.tg_read_gb_per_s =
+        double(result.decode_read_bytes) * options.gen_tokens / result.tg_s / 1e9;
+  }
 
   result.pp_tokens_per_s = double(options.prompt_tokens) * options.parallel / result.pp_s;
   result.tg_tokens_per_s = double(options.gen_tokens) * options.parallel / result.tg_s;

@@ -44,6 +44,11 @@ struct BenchOptions {
   engine::KvType kv_type = engine::KvType::kF16;
   bool repack = true;          // engine::ModelOptions::repack (the CPU's only)
   std::string device = "cpu";  // or "cuda:N" (engine/gpu)
+  // A read of a buffer as large as the weights a step reads (at most default_bandwidth_mib())
+  // after every decode step, with as many threads: the ceiling measured at the moments the
+  // engine ran. A shared host's bandwidth drifts by a third from minute to minute, and a
+  // reading taken before or after the run can land in a burst that the run did not see.
+  bool interleaved_ceiling = false;
 };
 
 struct BenchResult {
@@ -62,6 +67,10 @@ struct BenchResult {
   int gen_tokens = 0;
   double pp_s = 0;
   double tg_s = 0;
+  // With interleaved_ceiling: the reads' bytes over their seconds, and the weights the steps
+  // read over the steps' seconds (decode_read_bytes a step); 0 otherwise.
+  double ceiling_read_gb_per_s = 0;
+  double tg_read_gb_per_s = 0;
   std::string kernels;  // the kernel table that ran ("avx2", "scalar", ...)
   std::string device;   // "cpu", or the GPU in words
 };
@@ -69,7 +78,8 @@ struct BenchResult {
 // Loads the model, evaluates one token to fault its pages in, then per session one batched
 // eval of `prompt_tokens` random ids (fixed seed) and `gen_tokens` single-token evals, each
 // feeding the greedy token of the last logits; the sessions' steps run as one batch.
-// Errors of Model::load (kNotFound for a missing file), kInvalidArgument for counts < 1.
+// Errors of Model::load (kNotFound for a missing file), kInvalidArgument for counts < 1 and
+// for an interleaved ceiling off the CPU.
 Result<BenchResult> run_bench(const BenchOptions& options);
 
 }  // namespace rbee::llm

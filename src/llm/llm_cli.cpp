@@ -244,6 +244,11 @@ int command_bench(const BenchOptions& options, bool json) {
              {"tg_s", bench->tg_s},
              {"kernels", bench->kernels},
              {"device", bench->device}};
+    if (options.interleaved_ceiling) {
+      out["ceiling_read_gb_per_s"] = bench->ceiling_read_gb_per_s;
+      out["tg_read_gb_per_s"] = bench->tg_read_gb_per_s;
+      out["tg_ceiling_share"] = bench->tg_read_gb_per_s / bench->ceiling_read_gb_per_s;
+    }
     std::printf("%s\n", out.dump().c_str());
   } else {
     // A step is one token for each session.
@@ -255,6 +260,13 @@ int command_bench(const BenchOptions& options, bool json) {
         bench->threads, bench->threads == 1 ? "" : "s", double(bench->model_bytes) / (1 << 20),
         double(bench->repacked_bytes) / (1 << 20), bench->load_s, bench->kernels.c_str(),
         bench->device.c_str());
+    if (options.interleaved_ceiling) {
+      std::printf(
+          "decode read the weights at %.1f GB/s; reads between the steps ran at %.1f GB/s "
+          "(%.1f %%)\n",
+          bench->tg_read_gb_per_s, bench->ceiling_read_gb_per_s,
+          100 * bench->tg_read_gb_per_s / bench->ceiling_read_gb_per_s);
+    }
   }
   return 0;
 }
@@ -365,6 +377,9 @@ int run_llm_cli(int argc, char** argv) {
       ->add_option("--device", bench_options.device,
                    "where the forward pass runs: cpu, or cuda:N in builds with -DRBEE_CUDA=ON")
       ->capture_default_str();
+  bench->add_flag("--ceiling", bench_options.interleaved_ceiling,
+                  "after every decode step, time a read of a buffer as large as the weights a step "
+                  "reads: the bandwidth at the moments the engine ran");
   bench->add_flag("--json", json, "one JSON line");
 
   BandwidthOptions bandwidth_options;

@@ -220,6 +220,27 @@ TEST(LlmCliTest, BenchReportsSpeedsAndTheWeightBytes) {
       rbee_llm({"bench", "--model", model.string(), "--prompt-tokens", "4", "--gen-tokens", "2"});
   ASSERT_EQ(human.exit_code, 0) << human.err;
   EXPECT_NE(human.out.find("tok/s"), std::string::npos) << human.out;
+  EXPECT_FALSE(line.contains("ceiling_read_gb_per_s")) << result.out;
+
+  // --ceiling reads a buffer between the decode steps; the share is the steps' read rate over
+  // the buffer's.
+  auto interleaved = rbee_llm({"bench", "--model", model.string(), "--threads", "2",
+                               "--prompt-tokens", "4", "--gen-tokens", "3", "--ceiling", "--json"});
+  ASSERT_EQ(interleaved.exit_code, 0) << interleaved.err;
+  const auto shares = Json::parse(interleaved.out);
+  const double ceiling = shares["ceiling_read_gb_per_s"].get<double>();
+  const double steps = shares["tg_read_gb_per_s"].get<double>();
+  EXPECT_GT(ceiling, 0);
+  EXPECT_NEAR(steps,
+              double(shares["decode_read_bytes"].get<uint64_t>()) *
+                  shares["gen_tokens"].get<double>() / shares["tg_s"].get<double>() / 1e9,
+              steps * 1e-9);
+  EXPECT_DOUBLE_EQ(shares["tg_ceiling_share"].get<double>(), steps / ceiling);
+  auto interleaved_human = rbee_llm({"bench", "--model", model.string(), "--prompt-tokens", "4",
+                                     "--gen-tokens", "2", "--ceiling"});
+  ASSERT_EQ(interleaved_human.exit_code, 0) << interleaved_human.err;
+  EXPECT_NE(interleaved_human.out.find("reads between the steps ran at"), std::string::npos)
+      << interleaved_human.out;
 
   // A Q4_0 model's matrices are repacked at load where the kernels have the layout (not with
   // the scalar ones), and --no-repack reads them from the file.
@@ -249,6 +270,11 @@ TEST(LlmCliTest, BenchRefusesBadInput) {
     auto zero = rbee_llm({"bench", "--model", (kModels / "stories260K.gguf").string(), flag, "0"});
     EXPECT_EQ(zero.exit_code, 2) << flag << ": " << zero.err;
   }
+  // The interleaved ceiling is the CPU's memory: refused for a GPU before any model loads.
+  auto gpu_ceiling = rbee_llm({"bench", "--model", (kModels / "stories260K.gguf").string(),
+                               "--device", "cuda:0", "--ceiling"});
+  EXPECT_EQ(gpu_ceiling.exit_code, 1);
+  EXPECT_NE(gpu_ceiling.err.find("--device cpu"), std::string::npos) << gpu_ceiling.err;
 }
 
 TEST(LlmCliTest, BandwidthReportsGigabytesPerSecond) {
