@@ -16,6 +16,8 @@
 
 #if defined(__x86_64__)
 
+#include <type_traits>
+
 #include "engine/kernels/q4_k.hpp"
 #include "engine/kernels/q5_k.hpp"
 #include "engine/kernels/q6_k.hpp"
@@ -78,47 +80,63 @@ RBEE_AVX512_VNNI inline void dot_scale_min_k4(const Block* __restrict x,
   for (int j = 0; j < kActs; ++j) out[static_cast<size_t>(j) * out_stride] = sum[j];
 }
 
-// out[j * out_stride] = the dot of Q6_K row x with each of kActs Q8_K rows y[j] (AVX2's
-// dot_q6_k). Chunk k's 32 values have two 16-value groups, scales 2k and 2k + 1 in its low
-// and high 128-bit halves; chunks k and k + 1 pair up as above, with the scale words of lane
-// i (scale 2k, scale 2k + 2) in the low half and (2k + 1, 2k + 3) in the high half. The
-// values are q + 32 in [0, 63], so |p_i| <= 4 * 63 * 128 fits 16 bits too.
-template <int kActs>
-RBEE_AVX512_VNNI inline void dot_q6_k(const BlockQ6_K* __restrict x,
+// out[j * out_stride + r * out_row_step] = the dot of Q6_K row x[r] with each of kActs Q8_K
+// rows y[j] (AVX2's dot_q6_k). Chunk k's 32 values have two 16-value groups, scales 2k and
+// 2k + 1 in its low and high 128-bit halves; chunks k and k + 1 pair up as above, with the
+// scale words of lane i (scale 2k, scale 2k + 2) in the low half and (2k + 1, 2k + 3) in the
+// high half. The values are q + 32 in [0, 63], so |p_i| <= 4 * 63 * 128 fits 16 bits too.
+// Each activation chunk is loaded once for all the rows.
+template <int kRows, int kActs>
+RBEE_AVX512_VNNI inline void dot_q6_k(const BlockQ6_K* const (&x)[kRows],
                                       const BlockQ8_K* const (&y)[kActs], int64_t nb, float* out,
-                                      size_t out_stride) {
+                                      size_t out_stride, size_t out_row_step) {
   const __m256i zero = _mm256_setzero_si256();
-  __m256 acc[kActs];
-  for (__m256& a : acc) a = _mm256_setzero_ps();
+  __m256 acc[kRows][kActs];
+  for (auto& row : acc) {
+    for (__m256& a : row) a = _mm256_setzero_ps();
+  }
+  // Bytes (g, g + 2) four times: the scale words of a half whose first group is g.
+  const auto words = [](int g) { return int64_t{g | (g + 2) << 8} * 0x0001000100010001; };
   for (int64_t b = 0; b < nb; ++b) {
-    const __m128i scales = load128(x[b].scales);
-    __m256i sums[kActs];
-    for (__m256i& s : sums) s = _mm256_setzero_si256();
+    __m128i scales[kRows];
+    for (int r = 0; r < kRows; ++r) scales[r] = load128(x[r][b].scales);
+    __m256i sums[kRows][kActs];
+    for (auto& row : sums) {
+      for (__m256i& s : row) s = _mm256_setzero_si256();
+    }
 #pragma GCC unroll 4
     for (int k = 0; k < 8; k += 2) {
-      const __m256i values = chunk_q6_k(x[b], k);
-      const __m256i values_next = chunk_q6_k(x[b], k + 1);
-      // Bytes (g, g + 2) four times: the scale words of a half whose first group is g.
-      const auto words = [](int g) { return int64_t{g | (g + 2) << 8} * 0x0001000100010001; };
-      const __m256i scale_words = _mm256_cvtepi8_epi16(
-          _mm_shuffle_epi8(scales, _mm_set_epi64x(words(2 * k + 1), words(2 * k))));
+#pragma GCC unroll 4
+      for (int r = 0; r < kRows; ++r) {
+        const __m256i values = chunk_q6_k(x[r][b], k);
+        const __m256i values_next = chunk_q6_k(x[r][b], k + 1);
+        const __m256i scale_words = _mm256_cvtepi8_epi16(
+            _mm_shuffle_epi8(scales[r], _mm_set_epi64x(words(2 * k + 1), words(2 * k))));
 #pragma GCC unroll 16
-      for (int j = 0; j < kActs; ++j) {
-        const __m256i p = _mm256_dpbusd_epi32(zero, values, load256(y[j][b].qs + 32 * k));
-        const __m256i p_next =
-            _mm256_dpbusd_epi32(zero, values_next, load256(y[j][b].qs + 32 * k + 32));
-        const __m256i pairs = _mm256_blend_epi16(p, _mm256_slli_epi32(p_next, 16), 0xAA);
-        sums[j] = _mm256_dpwssd_epi32(sums[j], pairs, scale_words);
+        for (int j = 0; j < kActs; ++j) {
+          const __m256i p = _mm256_dpbusd_epi32(zero, values, load256(y[j][b].qs + 32 * k));
+          const __m256i p_next =
+              _mm256_dpbusd_epi32(zero, values_next, load256(y[j][b].qs + 32 * k + 32));
+          const __m256i pairs = _mm256_blend_epi16(p, _mm256_slli_epi32(p_next, 16), 0xAA);
+          sums[r][j] = _mm256_dpwssd_epi32(sums[r][j], pairs, scale_words);
+        }
       }
     }
-    const float d = f16(x[b].d);
-    for (int j = 0; j < kActs; ++j) {
-      const __m256i offset = _mm256_slli_epi32(scaled_bsums(y[j][b], scales), 5);
-      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sums[j], offset)),
-                               _mm256_set1_ps(d * y[j][b].d), acc[j]);
+    for (int r = 0; r < kRows; ++r) {
+      const float d = f16(x[r][b].d);
+      for (int j = 0; j < kActs; ++j) {
+        const __m256i offset = _mm256_slli_epi32(scaled_bsums(y[j][b], scales[r]), 5);
+        acc[r][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sums[r][j], offset)),
+                                    _mm256_set1_ps(d * y[j][b].d), acc[r][j]);
+      }
     }
   }
-  for (int j = 0; j < kActs; ++j) out[static_cast<size_t>(j) * out_stride] = hsum(acc[j]);
+  for (int r = 0; r < kRows; ++r) {
+    for (int j = 0; j < kActs; ++j) {
+      out[static_cast<size_t>(j) * out_stride + static_cast<size_t>(r) * out_row_step] =
+          hsum(acc[r][j]);
+    }
+  }
 }
 
 // The dot of a row of super-blocks with kActs activations, by the row's type.
@@ -132,7 +150,8 @@ template <int kActs>
 RBEE_AVX512_VNNI inline void dot_super_blocks(const BlockQ6_K* x,
                                               const BlockQ8_K* const (&y)[kActs], int64_t nb,
                                               float* out, size_t out_stride) {
-  dot_q6_k<kActs>(x, y, nb, out, out_stride);
+  const BlockQ6_K* const rows[1] = {x};
+  dot_q6_k<1, kActs>(rows, y, nb, out, out_stride, 1);
 }
 
 template <typename Block>
@@ -152,11 +171,28 @@ RBEE_AVX512_VNNI void dot_rows_multi_k(const void* __restrict x, size_t row_stri
                       });
 }
 
+// Q6_K decodes with two rows spread over the matrix per tile, as on AVX2 (avx2_kquants.cpp's
+// dot_rows_q6_k): each its own stream from memory, every activation load shared.
 template <typename Block>
 RBEE_AVX512_VNNI void dot_rows_k(const void* __restrict x, size_t row_stride,
                                  const void* __restrict activation, float* __restrict out,
                                  int64_t n_rows, int64_t n) {
-  dot_rows_multi_k<Block>(x, row_stride, activation, 0, 1, out, 0, n_rows, n);
+  if constexpr (std::is_same_v<Block, BlockQ6_K>) {
+    const BlockQ8_K* const y[1] = {static_cast<const BlockQ8_K*>(activation)};
+    const int64_t nb = detail::n_blocks(n, kQK_K);
+    for_each_tile<2, 1, TileRows::kSpread>(
+        x, row_stride, activation, 0, 1, out, 0, n_rows,
+        [&]<int kRows, int kActs>(const TileArgs& t) RBEE_AVX512_VNNI {
+          const BlockQ6_K* rows[kRows];
+          for (int r = 0; r < kRows; ++r) {
+            rows[r] =
+                reinterpret_cast<const BlockQ6_K*>(t.rows + static_cast<size_t>(r) * t.row_stride);
+          }
+          dot_q6_k<kRows, 1>(rows, y, nb, t.out, t.out_stride, t.out_row_step);
+        });
+  } else {
+    dot_rows_multi_k<Block>(x, row_stride, activation, 0, 1, out, 0, n_rows, n);
+  }
 }
 
 // The AVX2 kernel's activation: the plain Q8_K row.
