@@ -8,13 +8,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "engine/gguf/gguf_writer.hpp"
 #include "engine/gpu/device_placement.hpp"
 #include "engine/kernels/float16.hpp"
 #include "engine/kernels/kernel_type.hpp"
 #include "engine/model/matmul.hpp"
+#include "engine/model/model_test_util.hpp"
 
 namespace rbee::engine::gpu {
 namespace {
@@ -40,13 +40,7 @@ std::vector<std::filesystem::path> test_models() {
   return models;
 }
 
-std::vector<int32_t> random_tokens(int64_t n, int64_t n_vocab, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> pick(1, int32_t(n_vocab - 1));
-  std::vector<int32_t> tokens(static_cast<size_t>(n));
-  for (auto& token : tokens) token = pick(rng);
-  return tokens;
-}
+using testing::random_tokens;
 
 // The types the kernels read as the file stores them; the others are decoded on the CPU and
 // kept as F16 (BF16 as F32).

@@ -3,23 +3,16 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "engine/kernels/kernel_table.hpp"
 #include "engine/model/model.hpp"
+#include "engine/model/model_test_util.hpp"
 
 namespace rbee::engine {
 namespace {
 
 const std::filesystem::path kModels = std::filesystem::path(RBEE_TESTDATA_DIR) / "models";
 
-std::vector<int32_t> random_tokens(int64_t n, int64_t n_vocab, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> pick(1, int32_t(n_vocab - 1));
-  std::vector<int32_t> tokens(static_cast<size_t>(n));
-  for (auto& token : tokens) token = pick(rng);
-  return tokens;
-}
+using testing::random_tokens;
 
 struct BatchCase {
   const char* model;
